@@ -1,0 +1,88 @@
+"""The FastAPI application: routers of every domain, problem+json errors, body limits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+from housing_match import __version__
+from housing_match.errors import PROBLEM_MEDIA_TYPE, Problem, install_problem_handlers
+from housing_match.history.endpoints import router as history_router
+from housing_match.middleware import BodySizeLimitMiddleware
+from housing_match.organisations.endpoints import router as organisations_router
+from housing_match.settings import get_settings
+from housing_match.system.endpoints import router as system_router
+
+DESCRIPTION = """
+Matches people leaving prison who are elderly or disabled, supported by the regional
+life-settlement support centers (地域生活定着支援センター), with safety-net rental homes
+(セーフティネット住宅) posted by housing-support corporations (居住支援法人) and registered by
+municipal housing sections.
+
+Authenticate with an organisation's API key: `Authorization: Bearer <key>`.
+Every error is an RFC 9457 problem (`application/problem+json`).
+"""
+
+# Paths that accept bulk uploads get the larger body limit.
+BULK_PATH_SUFFIXES = ("/import",)
+
+
+def _operation_id(route: APIRoute) -> str:
+    tag = str(route.tags[0]) if route.tags else "default"
+    return f"{tag}-{route.name}"
+
+
+def create_app() -> FastAPI:
+    settings = get_settings()
+    app = FastAPI(
+        title="housing-match",
+        version=__version__,
+        description=DESCRIPTION,
+        generate_unique_id_function=_operation_id,
+    )
+    install_problem_handlers(app)
+
+    def limit_for_path(path: str) -> int:
+        if path.endswith(BULK_PATH_SUFFIXES):
+            return settings.max_import_body_bytes
+        return settings.max_body_bytes
+
+    app.add_middleware(BodySizeLimitMiddleware, limit_for_path=limit_for_path)
+    app.include_router(system_router)
+    app.include_router(organisations_router)
+    app.include_router(history_router)
+    _document_problems(app)
+    return app
+
+
+def _document_problems(app: FastAPI) -> None:
+    """Error responses are documented as problem+json, including FastAPI's default 422."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = FastAPI.openapi(app)
+        problem_ref = {"$ref": "#/components/schemas/Problem"}
+        for path_item in schema.get("paths", {}).values():
+            for operation in path_item.values():
+                for status_code, response in operation.get("responses", {}).items():
+                    if not status_code.isdigit() or int(status_code) < 400:
+                        continue
+                    response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": problem_ref}}
+                    if status_code == "422":
+                        response["description"] = "Validation error"
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        problem_schema = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+        components.update(problem_schema.pop("$defs", {}))
+        components["Problem"] = problem_schema
+        components.pop("HTTPValidationError", None)
+        components.pop("ValidationError", None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+app = create_app()

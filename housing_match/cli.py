@@ -1,0 +1,172 @@
+"""The ``housing-match`` command line: set-up, organisations and keys, demo data, serving."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from housing_match.auth import CLI_ACTOR
+from housing_match.errors import ProblemError
+from housing_match.models import OrganisationKind
+
+app = typer.Typer(
+    help="housing-match: safety-net housing (セーフティネット住宅) for people leaving prison.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database set-up and migrations.", no_args_is_help=True)
+org_app = typer.Typer(help="Organisations.", no_args_is_help=True)
+key_app = typer.Typer(help="API keys.", no_args_is_help=True)
+demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(org_app, name="org")
+app.add_typer(key_app, name="key")
+app.add_typer(demo_app, name="demo")
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code=1)
+
+
+@contextmanager
+def cli_session() -> Iterator[Session]:
+    """One transaction per command, like one per request: all of it lands or none of it."""
+    from housing_match.db import get_sessionmaker
+
+    with get_sessionmaker()() as session:
+        try:
+            yield session
+        except BaseException:
+            session.rollback()
+            raise
+        session.commit()
+
+
+@db_app.command("setup")
+def db_setup(
+    test: Annotated[bool, typer.Option("--test", help="Also create the test database.")] = False,
+) -> None:
+    """Create the app database (and the test one) with PostGIS when missing."""
+    from housing_match.dbadmin import ensure_database
+    from housing_match.settings import get_settings
+
+    urls = [get_settings().database_url]
+    if test:
+        from housing_match.testing import database_url_for_tests
+
+        urls.append(database_url_for_tests())
+    for url in urls:
+        created = ensure_database(url)
+        name = url.rsplit("/", 1)[-1]
+        typer.echo(f"database {name}: {'created' if created else 'ready'}", err=True)
+
+
+@db_app.command("migrate")
+def db_migrate() -> None:
+    """Apply every migration (alembic upgrade head)."""
+    from housing_match.dbadmin import migrate
+    from housing_match.settings import get_settings
+
+    migrate(get_settings().database_url)
+
+
+@org_app.command("create")
+def org_create(
+    kind: Annotated[OrganisationKind, typer.Option(help="Organisation kind.")],
+    slug: Annotated[str, typer.Option(help="Short identifier, e.g. osaka-teichaku.")],
+    name: Annotated[str, typer.Option(help="Display name, e.g. 大阪府地域生活定着支援センター.")],
+    jurisdiction: Annotated[
+        list[str] | None,
+        typer.Option(help="Municipalities: a prefecture or municipality code; repeat for more."),
+    ] = None,
+) -> None:
+    """Create an organisation; prints its id and slug."""
+    from housing_match.organisations.schemas import OrganisationCreate
+    from housing_match.organisations.service import create_organisation
+
+    try:
+        data = OrganisationCreate(
+            kind=kind, slug=slug, name=name, jurisdiction_codes=jurisdiction or []
+        )
+    except ValidationError as exc:
+        raise _fail("; ".join(error["msg"] for error in exc.errors())) from None
+    try:
+        with cli_session() as session:
+            organisation = create_organisation(session, CLI_ACTOR, data)
+            typer.echo(f"{organisation.id}\t{organisation.slug}")
+    except ProblemError as exc:
+        raise _fail(str(exc)) from None
+
+
+@key_app.command("create")
+def key_create(
+    org: Annotated[str, typer.Option(help="The organisation's slug.")],
+    label: Annotated[str, typer.Option(help="What the key is for.")] = "",
+) -> None:
+    """Create an API key; prints the key alone on stdout (it is shown only once)."""
+    from housing_match.organisations.service import create_api_key, get_organisation_by_slug
+
+    try:
+        with cli_session() as session:
+            organisation = get_organisation_by_slug(session, org)
+            _, secret = create_api_key(session, CLI_ACTOR, organisation, label=label)
+    except ProblemError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(secret)
+
+
+@demo_app.command("load")
+def demo_load() -> None:
+    """Create demo organisations of every kind and print one fresh key for each."""
+    from housing_match.demo import load_demo
+
+    with cli_session() as session:
+        keys = load_demo(session, progress=lambda message: typer.echo(message, err=True))
+    typer.echo("Demo API keys (shown once):")
+    for slug, kind, secret in keys:
+        typer.echo(f"  {kind:<20} {slug:<28} {secret}")
+    typer.echo(
+        "Try: curl -H 'Authorization: Bearer <key>' http://127.0.0.1:8000/v1/organisations/me"
+    )
+
+
+@app.command("openapi")
+def openapi(
+    output: Annotated[
+        Path | None, typer.Option(help="Write to this file instead of stdout.")
+    ] = None,
+) -> None:
+    """Print (or write) the OpenAPI document the app generates."""
+    from housing_match.openapi_spec import render_openapi
+
+    text = render_openapi()
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {output}", err=True)
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+    workers: Annotated[int, typer.Option()] = 1,
+) -> None:
+    """Serve the API (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    typer.echo(f"housing-match on http://{host}:{port} (docs: http://{host}:{port}/docs)", err=True)
+    uvicorn.run("housing_match.app:app", host=host, port=port, workers=workers)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,1 @@
+"""Organisations (centers, support corporations, municipalities, admins) and their API keys."""
