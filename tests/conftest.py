@@ -131,6 +131,8 @@ def make_organisation(session: Session) -> MakeOrganisation:
             ),
         )
         api_key, secret = create_api_key(session, CLI_ACTOR, organisation)
+        # Releases the savepoint: a request that rolls back must not take fixtures with it.
+        session.commit()
         return OrgFixture(
             id=organisation.id, slug=slug, kind=kind, key=secret, api_key_id=api_key.id
         )

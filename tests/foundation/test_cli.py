@@ -1,0 +1,80 @@
+"""The CLI creates organisations and keys; ``key create`` prints the key alone on stdout."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
+
+from housing_match import db
+from housing_match.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def cli_uses_test_transaction(session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    bound = sessionmaker(
+        bind=session.connection(),
+        join_transaction_mode="create_savepoint",
+        expire_on_commit=False,
+    )
+    monkeypatch.setattr(db, "get_sessionmaker", lambda: bound)
+
+
+def test_org_and_key_create(client: TestClient) -> None:
+    created = runner.invoke(
+        app,
+        [
+            "org", "create", "--kind", "municipality", "--slug", "osaka-pref",
+            "--name", "大阪府 住宅まちづくり部", "--jurisdiction", "27",
+        ],
+    )  # fmt: skip
+    assert created.exit_code == 0, created.output
+    assert "osaka-pref" in created.stdout
+
+    issued = runner.invoke(app, ["key", "create", "--org", "osaka-pref"])
+    assert issued.exit_code == 0, issued.output
+    key = issued.stdout.strip()
+    assert issued.stdout == key + "\n"
+    assert key.startswith("hm_")
+
+    me = client.get("/v1/organisations/me", headers={"Authorization": f"Bearer {key}"})
+    assert me.status_code == 200
+    assert me.json()["jurisdiction_codes"] == ["27"]
+
+
+def test_key_for_unknown_org_fails_cleanly() -> None:
+    result = runner.invoke(app, ["key", "create", "--org", "nobody"])
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert "nobody" in result.stderr
+
+
+def test_invalid_org_is_refused_with_a_message() -> None:
+    result = runner.invoke(
+        app,
+        ["org", "create", "--kind", "municipality", "--slug", "x-city", "--name", "x",
+         "--jurisdiction", "271003"],
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert "check digit" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_demo_load_prints_a_key_per_kind(client: TestClient) -> None:
+    result = runner.invoke(app, ["demo", "load"])
+    assert result.exit_code == 0, result.output
+    keys = [
+        line.split()[-1] for line in result.stdout.splitlines() if "hm_" in line.split()[-1:][0]
+    ]
+    assert len(keys) == 4
+    kinds = set()
+    for key in keys:
+        me = client.get("/v1/organisations/me", headers={"Authorization": f"Bearer {key}"})
+        assert me.status_code == 200
+        kinds.add(me.json()["kind"])
+    assert kinds == {"admin", "center", "support_corporation", "municipality"}
+    # Loading twice keeps the organisations and issues fresh keys.
+    assert runner.invoke(app, ["demo", "load"]).exit_code == 0
