@@ -12,8 +12,11 @@ from housing_match.errors import PROBLEM_MEDIA_TYPE, Problem, install_problem_ha
 from housing_match.history.endpoints import router as history_router
 from housing_match.middleware import BodySizeLimitMiddleware
 from housing_match.organisations.endpoints import router as organisations_router
+from housing_match.registry.endpoints import router as registry_router
+from housing_match.registry.endpoints import standards_router
 from housing_match.settings import get_settings
 from housing_match.system.endpoints import router as system_router
+from housing_match.vacancies.endpoints import router as vacancies_router
 
 DESCRIPTION = """
 Matches people leaving prison who are elderly or disabled, supported by the regional
@@ -52,6 +55,9 @@ def create_app() -> FastAPI:
     app.add_middleware(BodySizeLimitMiddleware, limit_for_path=limit_for_path)
     app.include_router(system_router)
     app.include_router(organisations_router)
+    app.include_router(registry_router)
+    app.include_router(standards_router)
+    app.include_router(vacancies_router)
     app.include_router(history_router)
     _document_problems(app)
     return app

@@ -29,6 +29,11 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1_024)
     max_import_body_bytes: int = Field(default=64 * 1_048_576, ge=1_024)
     page_size_max: int = Field(default=500, ge=1)
+    vacancy_ttl_days: int = Field(default=30, ge=1, description="Unrefreshed vacancies expire.")
+    # 近傍同種: a rent per ㎡ beyond factor × (or below 1/factor ×) the local median is flagged.
+    rent_balance_radius_m: int = Field(default=1_500, ge=100)
+    rent_balance_factor: float = Field(default=1.5, gt=1.0)
+    rent_balance_min_comparables: int = Field(default=5, ge=1)
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

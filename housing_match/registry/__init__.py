@@ -1,0 +1,1 @@
+"""The registry of safety-net dwellings: registration, standards, lifecycle, search, bulk data."""

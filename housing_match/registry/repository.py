@@ -1,0 +1,232 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from geoalchemy2 import Geography
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    and_,
+    cast,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+
+from housing_match.models import Dwelling, StandardsProfile, Vacancy
+from housing_match.repository import RepositoryBase
+
+
+def point_geography(longitude: float, latitude: float) -> ColumnElement[Any]:
+    return cast(func.ST_SetSRID(func.ST_MakePoint(longitude, latitude), 4326), Geography)
+
+
+def vacancy_is_open(vacancy: type[Vacancy] = Vacancy) -> ColumnElement[bool]:
+    """Open and not past its expiry, whether or not the expiry job has run."""
+    return and_(vacancy.status == "open", vacancy.expires_at > func.now())
+
+
+class StandardsProfileRepository(RepositoryBase[StandardsProfile]):
+    model = StandardsProfile
+
+    def applicable_to(self, municipality_code: str) -> Sequence[StandardsProfile]:
+        """National, prefecture and municipality profiles that could apply to the code."""
+        return self.session.scalars(
+            select(StandardsProfile)
+            .where(StandardsProfile.scope_code.in_(["", municipality_code[:2], municipality_code]))
+            .order_by(StandardsProfile.scope_code, StandardsProfile.effective_from)
+        ).all()
+
+    def all(self) -> Sequence[StandardsProfile]:
+        return self.session.scalars(
+            select(StandardsProfile).order_by(
+                StandardsProfile.scope_code, StandardsProfile.effective_from
+            )
+        ).all()
+
+    def for_scopes(self, scope_codes: Sequence[str]) -> Sequence[StandardsProfile]:
+        """Profiles whose scope lies in a jurisdiction: listed codes and their municipalities."""
+        prefectures = [code for code in scope_codes if len(code) == 2]
+        condition: ColumnElement[bool] = StandardsProfile.scope_code.in_(list(scope_codes))
+        if prefectures:
+            condition = or_(
+                condition,
+                and_(
+                    func.length(StandardsProfile.scope_code) == 6,
+                    func.substr(StandardsProfile.scope_code, 1, 2).in_(prefectures),
+                ),
+            )
+        return self.session.scalars(
+            select(StandardsProfile)
+            .where(condition)
+            .order_by(StandardsProfile.scope_code, StandardsProfile.effective_from)
+        ).all()
+
+    def get_by_scope_and_start(
+        self, scope_code: str, effective_from: date
+    ) -> StandardsProfile | None:
+        return self.session.scalars(
+            select(StandardsProfile).where(
+                StandardsProfile.scope_code == scope_code,
+                StandardsProfile.effective_from == effective_from,
+            )
+        ).first()
+
+
+@dataclass(frozen=True)
+class RentStats:
+    comparable_count: int
+    median_rent_per_m2: float | None
+
+
+@dataclass
+class DwellingFilters:
+    statuses: tuple[str, ...] = ("registered",)
+    municipality_codes: tuple[str, ...] = ()
+    prefecture_code: str | None = None
+    bbox: tuple[float, float, float, float] | None = None  # min lon, min lat, max lon, max lat
+    near: tuple[float, float, float] | None = None  # lon, lat, radius in metres
+    max_rent_yen: int | None = None  # rent plus common fee
+    min_area_m2: float | None = None
+    registration_class: str | None = None
+    residential_support: bool | None = None
+    kind: str | None = None
+    accepted_category: str | None = None
+    wheelchair_accessible: bool | None = None
+    step_free: bool | None = None  # step-free entrance and (ground floor or elevator)
+    open_vacancy: bool = False
+    authority_ids: tuple[uuid.UUID, ...] = ()
+    jurisdiction_codes: tuple[str, ...] = field(default=())
+
+
+class DwellingRepository(RepositoryBase[Dwelling]):
+    model = Dwelling
+
+    def get_by_registration(self, authority_id: uuid.UUID, number: str) -> Dwelling | None:
+        return self.session.scalars(
+            select(Dwelling).where(
+                Dwelling.authority_id == authority_id, Dwelling.registration_number == number
+            )
+        ).first()
+
+    def rent_stats(
+        self,
+        *,
+        longitude: float,
+        latitude: float,
+        kind: str,
+        radius_m: int,
+        exclude_id: uuid.UUID | None,
+    ) -> RentStats:
+        """Median rent plus common fee per ㎡ of registered dwellings of the kind nearby."""
+        per_m2 = (Dwelling.rent_yen + Dwelling.common_fee_yen) / Dwelling.floor_area_m2
+        statement = select(
+            func.count(),
+            func.percentile_cont(0.5).within_group(per_m2),
+        ).where(
+            Dwelling.status == "registered",
+            Dwelling.kind == kind,
+            func.ST_DWithin(Dwelling.location, point_geography(longitude, latitude), radius_m),
+        )
+        if exclude_id is not None:
+            statement = statement.where(Dwelling.id != exclude_id)
+        count, median = self.session.execute(statement).one()
+        return RentStats(
+            comparable_count=int(count),
+            median_rent_per_m2=None if median is None else float(median),
+        )
+
+    def search(
+        self, filters: DwellingFilters, *, after: tuple[float, str] | None, limit: int
+    ) -> list[tuple[Dwelling, float | None]]:
+        """Keyset-paginated: by distance then id when ``near`` is given, else by id."""
+        distance: ColumnElement[Any] | None = None
+        if filters.near is not None:
+            longitude, latitude, _ = filters.near
+            distance = func.ST_Distance(Dwelling.location, point_geography(longitude, latitude))
+        distance_or_null: ColumnElement[Any] = distance if distance is not None else literal(None)
+        statement = select(Dwelling, distance_or_null).where(*self.conditions(filters))
+        if distance is not None:
+            if after is not None:
+                statement = statement.where(
+                    tuple_(distance, Dwelling.id) > tuple_(after[0], uuid.UUID(after[1]))
+                )
+            statement = statement.order_by(distance, Dwelling.id)
+        else:
+            if after is not None:
+                statement = statement.where(Dwelling.id > uuid.UUID(after[1]))
+            statement = statement.order_by(Dwelling.id)
+        rows = self.session.execute(statement.limit(limit)).all()
+        return [(row[0], None if row[1] is None else float(row[1])) for row in rows]
+
+    def conditions(self, filters: DwellingFilters) -> list[ColumnElement[bool]]:
+        conditions: list[ColumnElement[bool]] = []
+        if filters.statuses:
+            conditions.append(Dwelling.status.in_(filters.statuses))
+        if filters.municipality_codes:
+            conditions.append(Dwelling.municipality_code.in_(filters.municipality_codes))
+        if filters.prefecture_code:
+            conditions.append(Dwelling.prefecture_code == filters.prefecture_code)
+        if filters.jurisdiction_codes:
+            conditions.append(jurisdiction_condition(filters.jurisdiction_codes))
+        if filters.authority_ids:
+            conditions.append(Dwelling.authority_id.in_(filters.authority_ids))
+        if filters.bbox is not None:
+            min_lon, min_lat, max_lon, max_lat = filters.bbox
+            envelope = cast(
+                func.ST_MakeEnvelope(min_lon, min_lat, max_lon, max_lat, 4326), Geography
+            )
+            conditions.append(func.ST_Intersects(Dwelling.location, envelope))
+        if filters.near is not None:
+            longitude, latitude, radius = filters.near
+            conditions.append(
+                func.ST_DWithin(Dwelling.location, point_geography(longitude, latitude), radius)
+            )
+        if filters.max_rent_yen is not None:
+            conditions.append(Dwelling.rent_yen + Dwelling.common_fee_yen <= filters.max_rent_yen)
+        if filters.min_area_m2 is not None:
+            conditions.append(Dwelling.floor_area_m2 >= filters.min_area_m2)
+        if filters.registration_class is not None:
+            conditions.append(Dwelling.registration_class == filters.registration_class)
+        if filters.residential_support is not None:
+            certified = Dwelling.support_certifying_code.is_not(None)
+            conditions.append(certified if filters.residential_support else ~certified)
+        if filters.kind is not None:
+            conditions.append(Dwelling.kind == filters.kind)
+        if filters.accepted_category is not None:
+            conditions.append(
+                or_(
+                    Dwelling.accepts_all_categories,
+                    Dwelling.accepted_categories.contains(
+                        cast([filters.accepted_category], ARRAY(String(48)))
+                    ),
+                )
+            )
+        if filters.wheelchair_accessible:
+            conditions.append(Dwelling.wheelchair_accessible.is_(True))
+        if filters.step_free:
+            conditions.append(
+                and_(Dwelling.step_free_entrance, or_(Dwelling.floor <= 1, Dwelling.has_elevator))
+            )
+        if filters.open_vacancy:
+            conditions.append(exists().where(Vacancy.dwelling_id == Dwelling.id, vacancy_is_open()))
+        return conditions
+
+
+def jurisdiction_condition(codes: Sequence[str]) -> ColumnElement[bool]:
+    municipalities = [code for code in codes if len(code) == 6]
+    prefectures = [code for code in codes if len(code) == 2]
+    parts: list[ColumnElement[bool]] = []
+    if municipalities:
+        parts.append(Dwelling.municipality_code.in_(municipalities))
+    if prefectures:
+        parts.append(Dwelling.prefecture_code.in_(prefectures))
+    return or_(*parts) if parts else literal(False)

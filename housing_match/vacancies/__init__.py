@@ -1,0 +1,1 @@
+"""Vacancies posted by housing-support corporations on registered dwellings, kept fresh."""

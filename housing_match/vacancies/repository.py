@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select, tuple_, update
+
+from housing_match.models import Dwelling, Vacancy
+from housing_match.registry.repository import (
+    DwellingFilters,
+    DwellingRepository,
+    point_geography,
+    vacancy_is_open,
+)
+from housing_match.repository import RepositoryBase
+
+
+def effective_status() -> ColumnElement[str]:
+    """The status a reader sees: an open vacancy past its expiry is expired."""
+    return case(
+        (and_(Vacancy.status == "open", Vacancy.expires_at <= func.now()), literal("expired")),
+        else_=Vacancy.status,
+    )
+
+
+class VacancyRepository(RepositoryBase[Vacancy]):
+    model = Vacancy
+
+    def get_for_update(self, vacancy_id: uuid.UUID) -> Vacancy | None:
+        return self.session.scalars(
+            select(Vacancy).where(Vacancy.id == vacancy_id).with_for_update()
+        ).first()
+
+    def effective_status_of(self, vacancy_id: uuid.UUID) -> str | None:
+        return self.session.scalar(select(effective_status()).where(Vacancy.id == vacancy_id))
+
+    def live_for_dwelling(self, dwelling_id: uuid.UUID) -> Sequence[Vacancy]:
+        return self.session.scalars(
+            select(Vacancy).where(
+                Vacancy.dwelling_id == dwelling_id, Vacancy.status.in_(("open", "held"))
+            )
+        ).all()
+
+    def expire_due(self) -> list[tuple[uuid.UUID, uuid.UUID]]:
+        """Marks every open vacancy past its expiry as expired; returns (id, corporation)."""
+        rows = self.session.execute(
+            update(Vacancy)
+            .where(Vacancy.status == "open", Vacancy.expires_at <= func.now())
+            .values(status="expired", closed_reason="not refreshed in time", updated_at=func.now())
+            .returning(Vacancy.id, Vacancy.corporation_id)
+        ).all()
+        return [(row[0], row[1]) for row in rows]
+
+    def search(
+        self,
+        filters: DwellingFilters,
+        *,
+        statuses: tuple[str, ...],
+        corporation_id: uuid.UUID | None,
+        after: tuple[float, str] | None,
+        limit: int,
+    ) -> list[tuple[Vacancy, Dwelling, str, float | None]]:
+        distance: ColumnElement[Any] | None = None
+        if filters.near is not None:
+            longitude, latitude, _ = filters.near
+            distance = func.ST_Distance(Dwelling.location, point_geography(longitude, latitude))
+        status = effective_status()
+        distance_or_null: ColumnElement[Any] = distance if distance is not None else literal(None)
+        statement = (
+            select(Vacancy, Dwelling, status, distance_or_null)
+            .join(Dwelling, Dwelling.id == Vacancy.dwelling_id)
+            .where(*DwellingRepository(self.session).conditions(filters))
+        )
+        if statuses:
+            wants_open = "open" in statuses
+            others = tuple(s for s in statuses if s != "open")
+            parts: list[ColumnElement[bool]] = []
+            if wants_open:
+                parts.append(vacancy_is_open())
+            if others:
+                parts.append(status.in_(others))
+            statement = statement.where(or_(*parts))
+        if corporation_id is not None:
+            statement = statement.where(Vacancy.corporation_id == corporation_id)
+        if distance is not None:
+            if after is not None:
+                statement = statement.where(
+                    tuple_(distance, Vacancy.id) > tuple_(after[0], uuid.UUID(after[1]))
+                )
+            statement = statement.order_by(distance, Vacancy.id)
+        else:
+            if after is not None:
+                statement = statement.where(Vacancy.id > uuid.UUID(after[1]))
+            statement = statement.order_by(Vacancy.id)
+        rows = self.session.execute(statement.limit(limit)).all()
+        return [
+            (row[0], row[1], str(row[2]), None if row[3] is None else float(row[3])) for row in rows
+        ]

@@ -1,0 +1,230 @@
+"""Vacancies: posted, refreshed and closed by the corporation that posted them, and nobody else."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from housing_match.auth import Actor, Principal
+from housing_match.errors import BadRequest, Conflict, ResourceNotFound
+from housing_match.history.service import record_change, snapshot
+from housing_match.models import Dwelling, Vacancy
+from housing_match.pagination import INVALID_CURSOR, decode_cursor, encode_cursor
+from housing_match.registry.repository import DwellingFilters, DwellingRepository
+from housing_match.settings import get_settings
+from housing_match.vacancies.repository import VacancyRepository
+from housing_match.vacancies.schemas import VacancyCreate, VacancyStatus, VacancyUpdate
+
+# Which status a corporation may move its vacancy to, from which.
+ALLOWED_TRANSITIONS: dict[VacancyStatus, frozenset[VacancyStatus]] = {
+    VacancyStatus.OPEN: frozenset({VacancyStatus.HELD, VacancyStatus.LET, VacancyStatus.WITHDRAWN}),
+    VacancyStatus.HELD: frozenset({VacancyStatus.OPEN, VacancyStatus.LET, VacancyStatus.WITHDRAWN}),
+    VacancyStatus.LET: frozenset(),
+    VacancyStatus.WITHDRAWN: frozenset(),
+    VacancyStatus.EXPIRED: frozenset(),
+}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _expiry_from(now: datetime) -> datetime:
+    return now + timedelta(days=get_settings().vacancy_ttl_days)
+
+
+def post_vacancy(session: Session, principal: Principal, data: VacancyCreate) -> Vacancy:
+    dwelling = DwellingRepository(session).get(data.dwelling_id)
+    if dwelling is None or dwelling.status not in ("registered", "deregistered"):
+        raise ResourceNotFound("No such registered dwelling.")
+    if dwelling.status != "registered":
+        raise Conflict("Vacancies can be posted only on registered dwellings.")
+    repository = VacancyRepository(session)
+    if repository.live_for_dwelling(dwelling.id):
+        raise Conflict("This dwelling already has an open or held vacancy.")
+    now = _now()
+    vacancy = Vacancy(
+        dwelling_id=dwelling.id,
+        corporation_id=principal.organisation_id,
+        status=VacancyStatus.OPEN.value,
+        available_from=data.available_from,
+        rent_offered_yen=data.rent_offered_yen,
+        common_fee_offered_yen=data.common_fee_offered_yen,
+        conditions=data.conditions,
+        covered_risks=sorted(risk.risk_kind.value for risk in data.covered_risks),
+        covered_whole_tenancy_risks=sorted(
+            risk.risk_kind.value for risk in data.covered_risks if risk.whole_tenancy
+        ),
+        refreshed_at=now,
+        expires_at=_expiry_from(now),
+    )
+    try:
+        with session.begin_nested():
+            repository.add(vacancy)
+    except IntegrityError as exc:
+        # Two corporations posting on one dwelling at once: the partial unique index decides.
+        raise Conflict("This dwelling already has an open or held vacancy.") from exc
+    record_change(
+        session,
+        principal.actor,
+        action="vacancy.posted",
+        entity_type="vacancy",
+        entity_id=vacancy.id,
+        before=None,
+        after=snapshot(vacancy),
+    )
+    return vacancy
+
+
+def get_vacancy(session: Session, vacancy_id: uuid.UUID) -> tuple[Vacancy, Dwelling, str]:
+    repository = VacancyRepository(session)
+    vacancy = repository.get(vacancy_id)
+    if vacancy is None:
+        raise ResourceNotFound("No such vacancy.")
+    dwelling = DwellingRepository(session).get(vacancy.dwelling_id)
+    status = repository.effective_status_of(vacancy_id)
+    # The foreign key guarantees the dwelling; the row was just read.
+    assert dwelling is not None  # noqa: S101
+    assert status is not None  # noqa: S101
+    return vacancy, dwelling, status
+
+
+def _own_vacancy_for_update(
+    session: Session, principal: Principal, vacancy_id: uuid.UUID
+) -> Vacancy:
+    vacancy = VacancyRepository(session).get_for_update(vacancy_id)
+    # Another corporation's vacancy is readable, but changing it looks like it does not exist.
+    if vacancy is None or vacancy.corporation_id != principal.organisation_id:
+        raise ResourceNotFound("No such vacancy of yours.")
+    return vacancy
+
+
+def current_status(vacancy: Vacancy) -> VacancyStatus:
+    if vacancy.status == VacancyStatus.OPEN.value and vacancy.expires_at <= _now():
+        return VacancyStatus.EXPIRED
+    return VacancyStatus(vacancy.status)
+
+
+def refresh_vacancy(session: Session, principal: Principal, vacancy_id: uuid.UUID) -> Vacancy:
+    vacancy = _own_vacancy_for_update(session, principal, vacancy_id)
+    status = current_status(vacancy)
+    if status not in (VacancyStatus.OPEN, VacancyStatus.HELD):
+        raise Conflict(f"A vacancy that is {status.value} cannot be refreshed; post a new one.")
+    before = snapshot(vacancy)
+    now = _now()
+    vacancy.refreshed_at = now
+    vacancy.expires_at = _expiry_from(now)
+    session.flush()
+    record_change(
+        session,
+        principal.actor,
+        action="vacancy.refreshed",
+        entity_type="vacancy",
+        entity_id=vacancy.id,
+        before=before,
+        after=snapshot(vacancy),
+    )
+    return vacancy
+
+
+def update_vacancy(
+    session: Session, principal: Principal, vacancy_id: uuid.UUID, data: VacancyUpdate
+) -> Vacancy:
+    vacancy = _own_vacancy_for_update(session, principal, vacancy_id)
+    current = current_status(vacancy)
+    if current not in (VacancyStatus.OPEN, VacancyStatus.HELD):
+        raise Conflict(f"The vacancy is {current.value}; it can no longer be changed.")
+    before = snapshot(vacancy)
+    if data.status is not None and data.status is not current:
+        if data.status not in ALLOWED_TRANSITIONS[current]:
+            raise Conflict(f"A vacancy cannot go from {current.value} to {data.status.value}.")
+        vacancy.status = data.status.value
+        if data.status in (VacancyStatus.LET, VacancyStatus.WITHDRAWN):
+            vacancy.closed_reason = data.reason
+    if data.available_from is not None:
+        vacancy.available_from = data.available_from
+    if data.rent_offered_yen is not None:
+        vacancy.rent_offered_yen = data.rent_offered_yen
+    if data.common_fee_offered_yen is not None:
+        vacancy.common_fee_offered_yen = data.common_fee_offered_yen
+    if data.conditions is not None:
+        vacancy.conditions = data.conditions
+    session.flush()
+    record_change(
+        session,
+        principal.actor,
+        action="vacancy.updated",
+        entity_type="vacancy",
+        entity_id=vacancy.id,
+        before=before,
+        after=snapshot(vacancy),
+    )
+    return vacancy
+
+
+def close_vacancies_of_dwelling(
+    session: Session, actor: Actor, dwelling_id: uuid.UUID, *, reason: str
+) -> None:
+    for vacancy in VacancyRepository(session).live_for_dwelling(dwelling_id):
+        before = snapshot(vacancy)
+        vacancy.status = VacancyStatus.WITHDRAWN.value
+        vacancy.closed_reason = reason
+        session.flush()
+        record_change(
+            session,
+            actor,
+            action="vacancy.withdrawn",
+            entity_type="vacancy",
+            entity_id=vacancy.id,
+            before=before,
+            after=snapshot(vacancy),
+        )
+
+
+def expire_vacancies(session: Session, actor: Actor) -> int:
+    expired = VacancyRepository(session).expire_due()
+    for vacancy_id, _corporation_id in expired:
+        record_change(
+            session,
+            actor,
+            action="vacancy.expired",
+            entity_type="vacancy",
+            entity_id=vacancy_id,
+            before={"status": "open"},
+            after={"status": "expired"},
+        )
+    return len(expired)
+
+
+def search_vacancies(
+    session: Session,
+    filters: DwellingFilters,
+    *,
+    statuses: tuple[str, ...],
+    corporation_id: uuid.UUID | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[tuple[Vacancy, Dwelling, str, float | None]], str | None]:
+    after: tuple[float, str] | None = None
+    if cursor is not None:
+        values = decode_cursor(cursor)
+        try:
+            identifier = str(uuid.UUID(str(values.get("id"))))
+        except ValueError as exc:
+            raise BadRequest(INVALID_CURSOR) from exc
+        distance = values.get("d")
+        if filters.near is not None and not isinstance(distance, int | float):
+            raise BadRequest(INVALID_CURSOR)
+        after = (float(distance) if isinstance(distance, int | float) else 0.0, identifier)
+    rows = VacancyRepository(session).search(
+        filters, statuses=statuses, corporation_id=corporation_id, after=after, limit=limit + 1
+    )
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = encode_cursor({"d": last[3], "id": str(last[0].id)})
+    return rows, next_cursor
