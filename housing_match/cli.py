@@ -25,10 +25,12 @@ db_app = typer.Typer(help="Database set-up and migrations.", no_args_is_help=Tru
 org_app = typer.Typer(help="Organisations.", no_args_is_help=True)
 key_app = typer.Typer(help="API keys.", no_args_is_help=True)
 demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
+vacancies_app = typer.Typer(help="Vacancy housekeeping.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(org_app, name="org")
 app.add_typer(key_app, name="key")
 app.add_typer(demo_app, name="demo")
+app.add_typer(vacancies_app, name="vacancies")
 
 
 def _fail(message: str) -> typer.Exit:
@@ -136,6 +138,17 @@ def demo_load() -> None:
     typer.echo(
         "Try: curl -H 'Authorization: Bearer <key>' http://127.0.0.1:8000/v1/organisations/me"
     )
+
+
+@vacancies_app.command("expire")
+def vacancies_expire() -> None:
+    """Mark open vacancies past their expiry as expired (reads already treat them so)."""
+    from housing_match.vacancies.service import expire_vacancies
+
+    with cli_session() as session:
+        count = expire_vacancies(session, CLI_ACTOR)
+    typer.echo(f"expired {count} vacancies", err=True)
+    typer.echo(str(count))
 
 
 @app.command("openapi")
