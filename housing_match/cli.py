@@ -126,12 +126,19 @@ def key_create(
 
 
 @demo_app.command("load")
-def demo_load() -> None:
-    """Create demo organisations of every kind and print one fresh key for each."""
+def demo_load(
+    dwellings: Annotated[int, typer.Option(help="Size of the demo registry.")] = 3000,
+) -> None:
+    """Create demo organisations and a demo registry; print one fresh key per organisation kind."""
     from housing_match.demo import load_demo
+    from housing_match.demo_registry import load_demo_registry
+
+    def progress(message: str) -> None:
+        typer.echo(message, err=True)
 
     with cli_session() as session:
-        keys = load_demo(session, progress=lambda message: typer.echo(message, err=True))
+        keys = load_demo(session, progress=progress)
+        load_demo_registry(session, dwellings=dwellings, progress=progress)
     typer.echo("Demo API keys (shown once):")
     for slug, kind, secret in keys:
         typer.echo(f"  {kind:<20} {slug:<28} {secret}")

@@ -64,7 +64,7 @@ def test_invalid_org_is_refused_with_a_message() -> None:
 
 
 def test_demo_load_prints_a_key_per_kind(client: TestClient) -> None:
-    result = runner.invoke(app, ["demo", "load"])
+    result = runner.invoke(app, ["demo", "load", "--dwellings", "120"])
     assert result.exit_code == 0, result.output
     keys = [
         line.split()[-1] for line in result.stdout.splitlines() if "hm_" in line.split()[-1:][0]
@@ -76,5 +76,21 @@ def test_demo_load_prints_a_key_per_kind(client: TestClient) -> None:
         assert me.status_code == 200
         kinds.add(me.json()["kind"])
     assert kinds == {"admin", "center", "support_corporation", "municipality"}
-    # Loading twice keeps the organisations and issues fresh keys.
-    assert runner.invoke(app, ["demo", "load"]).exit_code == 0
+    center_key = next(
+        k
+        for k in keys
+        if client.get("/v1/organisations/me", headers={"Authorization": f"Bearer {k}"}).json()[
+            "kind"
+        ]
+        == "center"
+    )
+    found = client.get(
+        "/v1/dwellings",
+        params={"municipality_code": "271004", "limit": 500},
+        headers={"Authorization": f"Bearer {center_key}"},
+    )
+    assert len(found.json()["items"]) > 20
+    # Loading twice keeps the organisations and the registry, and issues fresh keys.
+    again = runner.invoke(app, ["demo", "load", "--dwellings", "120"])
+    assert again.exit_code == 0
+    assert "already loaded" in again.stderr
