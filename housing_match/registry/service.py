@@ -25,7 +25,12 @@ from housing_match.models import Dwelling, Organisation, OrganisationKind, Stand
 from housing_match.organisations.repository import OrganisationRepository
 from housing_match.pagination import INVALID_CURSOR, decode_cursor, encode_cursor
 from housing_match.registry import standards
-from housing_match.registry.mapping import dwelling_facts, dwelling_values, new_dwelling
+from housing_match.registry.mapping import (
+    dwelling_facts,
+    dwelling_input,
+    dwelling_values,
+    new_dwelling,
+)
 from housing_match.registry.repository import (
     DwellingFilters,
     DwellingRepository,
@@ -41,6 +46,7 @@ from housing_match.registry.schemas import (
     ViolationRead,
 )
 from housing_match.settings import get_settings
+from housing_match.vacancies.service import close_vacancies_of_dwelling
 
 PUBLIC_STATUSES = frozenset({DwellingStatus.REGISTERED.value, DwellingStatus.DEREGISTERED.value})
 
@@ -107,6 +113,12 @@ class ProfileCache:
 def check_registration_standards(
     profiles: Sequence[StandardsProfile], data: DwellingInput, as_of: date
 ) -> tuple[standards.StandardsResult, AppliedProfile]:
+    if not any(p.scope_code == "" and p.effective_from <= as_of for p in profiles):
+        first = min((p.effective_from for p in profiles if p.scope_code == ""), default=None)
+        raise UnprocessableEntity(
+            f"No national registration standards were in force on {as_of}"
+            + (f"; the system starts on {first}." if first else ".")
+        )
     parameters, _ = standards.select_parameters(
         rule_profiles(profiles), data.municipality_code, as_of
     )
@@ -379,8 +391,6 @@ def approve(session: Session, principal: Principal, dwelling_id: uuid.UUID) -> D
     dwelling = get_visible_dwelling(session, principal, dwelling_id)
     _require_governing(principal, dwelling)
     _require_status(dwelling, DwellingStatus.APPLIED)
-    from housing_match.registry.mapping import dwelling_input
-
     report = evaluate_standards(session, dwelling_input(dwelling), exclude_dwelling_id=dwelling.id)
     _store_report(dwelling, report)
     if not report.compliant:
@@ -419,8 +429,6 @@ def deregister(
     dwelling = get_visible_dwelling(session, principal, dwelling_id)
     _require_governing(principal, dwelling)
     _require_status(dwelling, DwellingStatus.REGISTERED)
-    from housing_match.vacancies.service import close_vacancies_of_dwelling
-
     close_vacancies_of_dwelling(
         session, principal.actor, dwelling.id, reason="dwelling deregistered"
     )

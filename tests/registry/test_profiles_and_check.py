@@ -165,3 +165,10 @@ def test_rent_balance_needs_comparables_then_flags_outliers(
     assert expensive["rent_balance"]["out_of_balance"] is True
     assert expensive["compliant"] is True  # a warning, not a violation
     assert expensive["warnings"]
+
+
+def test_check_before_the_system_existed_is_422(client: TestClient, center: OrgFixture) -> None:
+    body = dwelling_payload(as_of="2010-01-01")
+    response = client.post("/v1/standards/check", json=body, headers=center.headers)
+    assert response.status_code == 422
+    assert "2017-10-25" in response.json()["detail"]
