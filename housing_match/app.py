@@ -12,6 +12,7 @@ from housing_match.errors import PROBLEM_MEDIA_TYPE, Problem, install_problem_ha
 from housing_match.history.endpoints import router as history_router
 from housing_match.middleware import BodySizeLimitMiddleware
 from housing_match.organisations.endpoints import router as organisations_router
+from housing_match.registry.bulk_endpoints import router as registry_bulk_router
 from housing_match.registry.endpoints import router as registry_router
 from housing_match.registry.endpoints import standards_router
 from housing_match.settings import get_settings
@@ -55,6 +56,8 @@ def create_app() -> FastAPI:
     app.add_middleware(BodySizeLimitMiddleware, limit_for_path=limit_for_path)
     app.include_router(system_router)
     app.include_router(organisations_router)
+    # Before the registry router, so /v1/dwellings/export is not taken for a dwelling id.
+    app.include_router(registry_bulk_router)
     app.include_router(registry_router)
     app.include_router(standards_router)
     app.include_router(vacancies_router)

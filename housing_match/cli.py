@@ -6,7 +6,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import ValidationError
@@ -15,6 +15,9 @@ from sqlalchemy.orm import Session
 from housing_match.auth import CLI_ACTOR
 from housing_match.errors import ProblemError
 from housing_match.models import OrganisationKind
+
+if TYPE_CHECKING:
+    from housing_match.registry.bulk_service import ImportReport
 
 app = typer.Typer(
     help="housing-match: safety-net housing (セーフティネット住宅) for people leaving prison.",
@@ -26,11 +29,15 @@ org_app = typer.Typer(help="Organisations.", no_args_is_help=True)
 key_app = typer.Typer(help="API keys.", no_args_is_help=True)
 demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
 vacancies_app = typer.Typer(help="Vacancy housekeeping.", no_args_is_help=True)
+import_app = typer.Typer(help="Bulk imports.", no_args_is_help=True)
+export_app = typer.Typer(help="Bulk exports.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(org_app, name="org")
 app.add_typer(key_app, name="key")
 app.add_typer(demo_app, name="demo")
 app.add_typer(vacancies_app, name="vacancies")
+app.add_typer(import_app, name="import")
+app.add_typer(export_app, name="export")
 
 
 def _fail(message: str) -> typer.Exit:
@@ -156,6 +163,100 @@ def vacancies_expire() -> None:
         count = expire_vacancies(session, CLI_ACTOR)
     typer.echo(f"expired {count} vacancies", err=True)
     typer.echo(str(count))
+
+
+@import_app.command("dwellings")
+def import_dwellings(
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="CSV (UTF-8/Shift_JIS) or GeoJSON.")
+    ],
+    org: Annotated[
+        str, typer.Option(help="Slug of the importing municipality or support corporation.")
+    ],
+    dry_run: Annotated[bool, typer.Option(help="Validate and report; write nothing.")] = False,
+    report: Annotated[
+        Path | None, typer.Option(help="Write the per-row report to this CSV file.")
+    ] = None,
+) -> None:
+    """Upsert dwellings by registration number; print a summary and every rejected row."""
+    from housing_match.organisations.service import get_organisation_by_slug
+    from housing_match.registry import bulk_service
+
+    raw = file.read_bytes()
+    try:
+        with cli_session() as session:
+            importer = bulk_service.Importer.from_organisation(
+                get_organisation_by_slug(session, org)
+            )
+            total, rows = bulk_service.read_source(raw, filename=file.name)
+            with typer.progressbar(length=total, label="Checking rows", file=sys.stderr) as bar:
+                result = bulk_service.import_dwellings(
+                    session,
+                    importer,
+                    rows,
+                    total_rows=total,
+                    dry_run=dry_run,
+                    progress=bar.update,
+                )
+            typer.echo("Writing…" if not dry_run else "Dry run: nothing written.", err=True)
+    except ProblemError as exc:
+        raise _fail(str(exc)) from None
+    for row in result.rows:
+        if row.outcome == "rejected":
+            typer.echo(f"row {row.row}: rejected: {'; '.join(row.reasons)}", err=True)
+    if report is not None:
+        _write_import_report(report, result)
+    typer.echo(
+        f"accepted {result.accepted}, updated {result.updated}, unchanged {result.unchanged}, "
+        f"rejected {result.rejected} of {result.total_rows} rows"
+        + (" (dry run: nothing written)" if dry_run else "")
+    )
+
+
+def _write_import_report(path: Path, result: ImportReport) -> None:
+    import csv
+
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["行", "登録番号", "結果", "住宅ID", "理由"])
+        for row in result.rows:
+            writer.writerow(
+                [row.row, row.registration_number or "", row.outcome, row.dwelling_id or "",
+                 "; ".join(row.reasons)]
+            )  # fmt: skip
+    typer.echo(f"wrote {path}", err=True)
+
+
+@export_app.command("dwellings")
+def export_dwellings(
+    output: Annotated[Path, typer.Option(help="File to write (.csv or .geojson).")],
+    municipality_code: Annotated[
+        list[str] | None, typer.Option(help="Only this municipality; repeat for more.")
+    ] = None,
+    prefecture: Annotated[str | None, typer.Option(help="Only this prefecture (2 digits).")] = None,
+    status: Annotated[
+        list[str] | None, typer.Option(help="Statuses to export (default: registered).")
+    ] = None,
+) -> None:
+    """Export dwellings as CSV (UTF-8 with BOM, Japanese headers) or GeoJSON, by file suffix."""
+    import json
+
+    from housing_match.registry import bulk_format, bulk_service
+    from housing_match.registry.repository import DwellingFilters
+
+    filters = DwellingFilters(
+        statuses=tuple(status or ("registered",)),
+        municipality_codes=tuple(municipality_code or ()),
+        prefecture_code=prefecture,
+    )
+    with cli_session() as session:
+        rows, ids = bulk_service.export_rows(session, filters)
+    if output.suffix.lower() in {".geojson", ".json"}:
+        document = bulk_format.geojson_document(rows, ids)
+        output.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    else:
+        output.write_bytes(bulk_format.csv_document(rows))
+    typer.echo(f"wrote {len(rows)} dwellings to {output}", err=True)
 
 
 @app.command("openapi")

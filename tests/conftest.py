@@ -38,8 +38,10 @@ def _recreate_database(url: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def database_url(worker_id: str) -> str:
-    url = database_url_for_tests(None if worker_id == "master" else worker_id)
+def database_url(request: pytest.FixtureRequest) -> str:
+    # Read from the config rather than xdist's worker_id fixture, so `-p no:xdist` works too.
+    worker_id = getattr(request.config, "workerinput", {}).get("workerid")
+    url = database_url_for_tests(worker_id)
     _recreate_database(url)
     migrate(url)
     return url

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -166,6 +166,16 @@ class DwellingRepository(RepositoryBase[Dwelling]):
             statement = statement.order_by(Dwelling.id)
         rows = self.session.execute(statement.limit(limit)).all()
         return [(row[0], None if row[1] is None else float(row[1])) for row in rows]
+
+    def for_export(self, filters: DwellingFilters) -> Iterator[Dwelling]:
+        """Every matching dwelling in registration-number order, streamed in batches."""
+        statement = (
+            select(Dwelling)
+            .where(*self.conditions(filters))
+            .order_by(Dwelling.municipality_code, Dwelling.registration_number, Dwelling.id)
+            .execution_options(yield_per=2_000)
+        )
+        yield from self.session.scalars(statement)
 
     def conditions(self, filters: DwellingFilters) -> list[ColumnElement[bool]]:
         conditions: list[ColumnElement[bool]] = []

@@ -255,3 +255,48 @@ class StandardsProfileRead(BaseModel):
     effective_until: date | None
     parameters: dict[str, str | int]
     owner_id: uuid.UUID | None
+
+
+class ImportOutcome(StrEnum):
+    ACCEPTED = "accepted"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    REJECTED = "rejected"
+
+
+IMPORT_OUTCOME_LABELS_JA = {
+    ImportOutcome.ACCEPTED: "新規",
+    ImportOutcome.UPDATED: "更新",
+    ImportOutcome.UNCHANGED: "変更なし",
+    ImportOutcome.REJECTED: "不受理",
+}
+
+
+class ImportRowRead(BaseModel):
+    row: int = Field(description="Row number in the file (CSV: the header is row 1).")
+    registration_number: str | None
+    outcome: ImportOutcome
+    outcome_label_ja: str
+    dwelling_id: uuid.UUID | None
+    reasons: list[str] = Field(
+        description="Why a row was rejected, or the standards an application does not meet."
+    )
+
+
+class ImportReportRead(BaseModel):
+    """What an import did. Every rejected row is listed; the others up to 10,000 rows."""
+
+    dry_run: bool
+    total_rows: int
+    accepted: int
+    updated: int
+    unchanged: int
+    rejected: int
+    rows: list[ImportRowRead]
+
+
+class ImportColumnRead(BaseModel):
+    key: str
+    label_ja: str
+    required: bool
+    description: str

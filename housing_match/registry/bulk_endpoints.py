@@ -1,0 +1,188 @@
+"""Bulk import and export of dwellings (CSV with Japanese headers, or GeoJSON)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from housing_match.auth import Principal, require_kinds
+from housing_match.db import SessionDep
+from housing_match.errors import NotPermitted, problem_responses
+from housing_match.geojson import GEOJSON_MEDIA_TYPE
+from housing_match.models import OrganisationKind
+from housing_match.registry import bulk_format, bulk_service
+from housing_match.registry.repository import DwellingFilters
+from housing_match.registry.schemas import (
+    IMPORT_OUTCOME_LABELS_JA,
+    DwellingStatus,
+    ImportColumnRead,
+    ImportOutcome,
+    ImportReportRead,
+    ImportRowRead,
+)
+from housing_match.schemas_common import MunicipalityCode
+
+router = APIRouter(tags=["registry"])
+
+Importer = Annotated[
+    Principal,
+    Depends(require_kinds(OrganisationKind.MUNICIPALITY, OrganisationKind.SUPPORT_CORPORATION)),
+]
+Exporter = Annotated[
+    Principal, Depends(require_kinds(OrganisationKind.MUNICIPALITY, OrganisationKind.ADMIN))
+]
+CSV_MEDIA_TYPE = "text/csv"
+
+_IMPORT_BODY_DOC: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": (
+            "A CSV file (UTF-8 or Shift_JIS; header with the column keys or Japanese labels of "
+            "GET /v1/dwellings/import/columns) or a GeoJSON FeatureCollection of Points with "
+            "the same columns as properties."
+        ),
+        "content": {
+            CSV_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
+            GEOJSON_MEDIA_TYPE: {"schema": {"type": "object"}},
+        },
+    }
+}
+_EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "CSV (UTF-8 with BOM, Japanese headers) or a GeoJSON FeatureCollection.",
+        "content": {
+            CSV_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
+            GEOJSON_MEDIA_TYPE: {"schema": {"type": "object"}},
+        },
+    }
+}
+
+
+@router.get(
+    "/v1/dwellings/import/columns",
+    response_model=list[ImportColumnRead],
+    summary="The columns of the import and export file (CSV header or GeoJSON properties)",
+    responses=problem_responses(401),
+)
+def import_columns(_principal: Importer) -> list[ImportColumnRead]:
+    return [
+        ImportColumnRead(
+            key=column.key,
+            label_ja=column.label_ja,
+            required=column.key in bulk_format.REQUIRED_KEYS,
+            description=column.description,
+        )
+        for column in bulk_format.COLUMNS
+    ]
+
+
+@router.post(
+    "/v1/dwellings/import",
+    response_model=ImportReportRead,
+    summary="Import dwellings from CSV or GeoJSON: upsert by registration number, report per row",
+    description=(
+        "A municipality loads its own register (rows become registered dwellings; a row that "
+        "fails the standards is rejected). A support corporation files applications. Rows are "
+        "upserted by (registering authority, registration number), so the same file twice "
+        "changes nothing. Bad rows are reported and never stop the good ones; the file lands "
+        "as a whole or not at all. `dry_run=true` reports without writing."
+    ),
+    responses=problem_responses(401, 403, 413, 422),
+    openapi_extra=_IMPORT_BODY_DOC,
+)
+async def import_dwellings(
+    request: Request,
+    session: SessionDep,
+    principal: Importer,
+    dry_run: Annotated[bool, Query(description="Validate and report; write nothing.")] = False,
+) -> ImportReportRead:
+    raw = await request.body()
+    content_type = request.headers.get("content-type", "")
+    filename = "upload.geojson" if "json" in content_type else None
+
+    def run() -> bulk_service.ImportReport:
+        total, rows = bulk_service.read_source(raw, filename=filename)
+        return bulk_service.import_dwellings(
+            session,
+            bulk_service.Importer.from_principal(principal),
+            rows,
+            total_rows=total,
+            dry_run=dry_run,
+        )
+
+    # The import is synchronous database work: keep it off the event loop.
+    return report_read(await run_in_threadpool(run))
+
+
+def report_read(report: bulk_service.ImportReport) -> ImportReportRead:
+    return ImportReportRead(
+        dry_run=report.dry_run,
+        total_rows=report.total_rows,
+        accepted=report.accepted,
+        updated=report.updated,
+        unchanged=report.unchanged,
+        rejected=report.rejected,
+        rows=[
+            ImportRowRead(
+                row=row.row,
+                registration_number=row.registration_number,
+                outcome=ImportOutcome(row.outcome),
+                outcome_label_ja=IMPORT_OUTCOME_LABELS_JA[ImportOutcome(row.outcome)],
+                dwelling_id=row.dwelling_id,
+                reasons=row.reasons,
+            )
+            for row in report.rows
+        ],
+    )
+
+
+@router.get(
+    "/v1/dwellings/export",
+    summary="Export a jurisdiction's dwellings as CSV (Excel-ready) or GeoJSON",
+    description=(
+        "A municipality exports its jurisdiction; an admin any municipality or prefecture. "
+        "CSV is UTF-8 with a BOM and Japanese headers, and imports back unchanged."
+    ),
+    response_class=Response,
+    responses={**_EXPORT_RESPONSES, **problem_responses(401, 403, 422)},
+)
+def export_dwellings(
+    request: Request,
+    session: SessionDep,
+    principal: Exporter,
+    municipality_code: Annotated[
+        list[MunicipalityCode] | None, Query(description="Only these municipalities.")
+    ] = None,
+    prefecture: Annotated[str | None, Query(pattern=r"^\d{2}$")] = None,
+    status_: Annotated[
+        list[DwellingStatus] | None, Query(alias="status", description="Default: registered.")
+    ] = None,
+    format_: Annotated[
+        str | None,
+        Query(alias="format", pattern="^(csv|geojson)$", description="Overrides Accept."),
+    ] = None,
+) -> Response:
+    filters = DwellingFilters(
+        statuses=tuple(sorted({s.value for s in status_ or [DwellingStatus.REGISTERED]})),
+        municipality_codes=tuple(municipality_code or ()),
+        prefecture_code=prefecture,
+    )
+    if principal.kind is OrganisationKind.MUNICIPALITY:
+        outside = [code for code in filters.municipality_codes if not principal.governs(code)]
+        if outside:
+            raise NotPermitted(f"Outside your jurisdiction: {', '.join(outside)}.")
+        filters.jurisdiction_codes = principal.jurisdiction_codes
+    rows, ids = bulk_service.export_rows(session, filters)
+    as_geojson = format_ == "geojson" or (
+        format_ is None and GEOJSON_MEDIA_TYPE in request.headers.get("accept", "")
+    )
+    if as_geojson:
+        return JSONResponse(bulk_format.geojson_document(rows, ids), media_type=GEOJSON_MEDIA_TYPE)
+    return Response(
+        bulk_format.csv_document(rows),
+        media_type=f"{CSV_MEDIA_TYPE}; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="dwellings.csv"'},
+    )

@@ -1,0 +1,657 @@
+"""The bulk file format of the registry: one flat row per dwelling, as CSV or GeoJSON.
+
+Municipal registers live in Excel, so the CSV header may use the English column keys or the
+Japanese labels below, the values may be codes or Japanese words (登録住宅, 共用, はい …), and the
+file may be UTF-8 (with or without a BOM) or Shift_JIS. Exports use the Japanese labels and a
+BOM, and re-import unchanged: export → edit in Excel → import is the intended round trip.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from pydantic import ValidationError
+
+from housing_match.registry.schemas import (
+    REGISTRATION_CLASS_LABELS_JA,
+    DwellingInput,
+    RegistrationClass,
+)
+from housing_match.registry.standards import DwellingKind, FacilityProvision, SeismicEvidence
+from housing_match.vocabulary import (
+    PERSON_CATEGORY_LABELS_JA,
+    RISK_KIND_LABELS_JA,
+    PersonCategory,
+    RiskKind,
+)
+
+LIST_SEPARATOR = ";"
+ALL_CATEGORIES = "all"
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label_ja: str
+    description: str
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("registration_number", "登録番号", "Unique per registering authority."),
+    Column("registering_authority", "登録主体", "Slug of the registering municipality."),
+    Column("registration_class", "登録区分", "registered (登録住宅) or exclusive (専用住宅)."),
+    Column("exclusive_target_categories", "専用対象者", "Categories of an exclusive dwelling."),
+    Column("kind", "住宅の種類", "ordinary (一般) or shared_house (共同居住型)."),
+    Column("address", "所在地", "Address."),
+    Column("municipality_code", "市区町村コード", "6-digit local government code."),
+    Column("latitude", "緯度", "WGS 84 latitude."),
+    Column("longitude", "経度", "WGS 84 longitude."),
+    Column("floor_area_m2", "床面積", "Floor area in ㎡ (a shared house: the whole building)."),
+    Column("floor", "所在階", "Floor of the unit."),
+    Column("floors_total", "階数", "Floors of the building."),
+    Column("has_elevator", "エレベーター", "yes/no."),
+    Column("step_free_entrance", "段差のない出入口", "yes/no."),
+    Column("wheelchair_accessible", "車いす対応", "yes/no."),
+    Column("kitchen", "台所", "in_unit (専用), shared (共用) or none (なし)."),
+    Column("toilet", "便所", "in_unit, shared or none."),
+    Column("storage", "収納", "in_unit, shared or none."),
+    Column("bath", "浴室", "Bath or shower: in_unit, shared or none."),
+    Column("construction_started_on", "着工日", "YYYY-MM-DD."),
+    Column("is_existing_building", "既存住宅", "yes/no."),
+    Column("seismic_evidence", "耐震性", "none, diagnosis, retrofit or planned."),
+    Column("rent_yen", "家賃", "Monthly rent in yen."),
+    Column("common_fee_yen", "共益費", "Monthly common fee in yen."),
+    Column("deposit_yen", "敷金", "Yen."),
+    Column("key_money_yen", "礼金", "Yen."),
+    Column("accepted_categories", "入居を拒まない者", "'all' (全て) or a ;-separated list."),
+    Column("required_risks", "大家が求めるリスク対応", "Risk kinds someone must cover."),
+    Column(
+        "required_whole_tenancy_risks",
+        "入居期間中ずっと必要なリスク対応",
+        "Those of required_risks needed for the whole tenancy.",
+    ),
+    Column("pets_allowed", "ペット可", "yes/no."),
+    Column("smoking_allowed", "喫煙可", "yes/no."),
+    Column("shared_capacity", "共同居住型_定員", "Shared house: residents N."),
+    Column("shared_room_areas_m2", "共同居住型_居室面積", "Shared house: ;-separated ㎡."),
+    Column("shared_toilets", "共同居住型_便所数", "Shared house."),
+    Column("shared_washbasins", "共同居住型_洗面所数", "Shared house."),
+    Column("shared_baths", "共同居住型_浴室等数", "Shared house: baths or showers."),
+    Column("shared_living_room", "共同居住型_居間", "Shared house: yes/no."),
+    Column("shared_dining_room", "共同居住型_食堂", "Shared house: yes/no."),
+    Column("shared_kitchen", "共同居住型_台所", "Shared house: yes/no."),
+    Column("shared_laundry", "共同居住型_洗濯室", "Shared house: yes/no."),
+    Column("support_certifying_code", "居住サポート住宅_認定市区町村", "Certifying municipality."),
+    Column("support_daily_safety_check", "居住サポート住宅_毎日の安否確認", "yes/no."),
+    Column("support_monthly_visit", "居住サポート住宅_月1回以上の訪問", "yes/no."),
+    Column("support_connections", "居住サポート住宅_つなぎ先", ";-separated."),
+    Column("notes", "備考", "Free notes."),
+)
+EXPORT_ONLY_COLUMNS: tuple[Column, ...] = (
+    Column("status", "状態", "Export only: registered, applied, …"),
+    Column("registered_on", "登録日", "Export only."),
+)
+COLUMN_KEYS = frozenset(column.key for column in COLUMNS + EXPORT_ONLY_COLUMNS)
+_KEY_BY_HEADER: dict[str, str] = {
+    **{column.key: column.key for column in COLUMNS + EXPORT_ONLY_COLUMNS},
+    **{column.label_ja: column.key for column in COLUMNS + EXPORT_ONLY_COLUMNS},
+}
+
+_TRUE = frozenset({"true", "yes", "y", "1", "はい", "有", "あり", "可", "○", "〇"})
+_FALSE = frozenset({"false", "no", "n", "0", "いいえ", "無", "なし", "不可", "×", ""})
+_CLASS_WORDS = {
+    **{cls.value: cls.value for cls in RegistrationClass},
+    **{label: cls.value for cls, label in REGISTRATION_CLASS_LABELS_JA.items()},
+}
+_KIND_WORDS = {
+    "ordinary": DwellingKind.ORDINARY.value,
+    "一般": DwellingKind.ORDINARY.value,
+    "shared_house": DwellingKind.SHARED_HOUSE.value,
+    "共同居住型": DwellingKind.SHARED_HOUSE.value,
+    "シェアハウス": DwellingKind.SHARED_HOUSE.value,
+}
+_FACILITY_WORDS = {
+    **{provision.value: provision.value for provision in FacilityProvision},
+    "専用": FacilityProvision.IN_UNIT.value,
+    "共用": FacilityProvision.SHARED.value,
+    "なし": FacilityProvision.NONE.value,
+}
+_SEISMIC_WORDS = {
+    **{evidence.value: evidence.value for evidence in SeismicEvidence},
+    "なし": SeismicEvidence.NONE.value,
+    "耐震診断": SeismicEvidence.DIAGNOSIS.value,
+    "耐震改修": SeismicEvidence.RETROFIT.value,
+    "改修予定": SeismicEvidence.PLANNED.value,
+}
+_CATEGORY_WORDS = {
+    **{category.value: category.value for category in PersonCategory},
+    **{label: category.value for category, label in PERSON_CATEGORY_LABELS_JA.items()},
+}
+_RISK_WORDS = {
+    **{kind.value: kind.value for kind in RiskKind},
+    **{label: kind.value for kind, label in RISK_KIND_LABELS_JA.items()},
+}
+_ALL_WORDS = frozenset({ALL_CATEGORIES, "全て", "すべて", "制限なし"})
+
+
+class RowError(ValueError):
+    """A row that cannot become a dwelling; the message names the column and the problem."""
+
+
+class FileFormatError(ValueError):
+    """The file as a whole cannot be read (not a CSV/GeoJSON, unknown columns, …)."""
+
+
+@dataclass(frozen=True)
+class SourceRow:
+    """One row of the file, its number as staff see it (the header is row 1 in Excel)."""
+
+    number: int
+    values: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class ParsedRow:
+    number: int
+    registration_number: str | None
+    authority_slug: str | None
+    data: DwellingInput | None
+    errors: tuple[str, ...]
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+def decode_text(raw: bytes) -> str:
+    for encoding in ("utf-8-sig", "cp932"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise FileFormatError("The file is neither UTF-8 nor Shift_JIS text.")
+
+
+def sniff_format(raw: bytes, filename: str | None = None) -> str:
+    if filename is not None:
+        lowered = filename.lower()
+        if lowered.endswith((".geojson", ".json")):
+            return "geojson"
+        if lowered.endswith((".csv", ".txt")):
+            return "csv"
+    head = raw[:64].lstrip(b"\xef\xbb\xbf \t\r\n")
+    return "geojson" if head.startswith(b"{") else "csv"
+
+
+def read_csv(raw: bytes) -> tuple[int, Iterator[SourceRow]]:
+    """The number of data rows and the rows themselves, with their header mapped to keys."""
+    text = decode_text(raw)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader, None)
+    if header is None:
+        raise FileFormatError("The CSV file is empty; it needs a header row.")
+    keys = _header_keys(header)
+    total = max(sum(1 for _ in csv.reader(io.StringIO(text, newline=""))) - 1, 0)
+
+    def rows() -> Iterator[SourceRow]:
+        for index, cells in enumerate(reader, start=2):
+            if not any(cell.strip() for cell in cells):
+                continue
+            values: dict[str, Any] = dict(zip(keys, cells, strict=False))
+            if len(cells) > len(keys):
+                values["__extra__"] = str(len(cells) - len(keys))
+            yield SourceRow(index, values)
+
+    return total, rows()
+
+
+def _header_keys(header: Sequence[str]) -> list[str]:
+    keys: list[str] = []
+    unknown: list[str] = []
+    for cell in header:
+        name = cell.strip()
+        key = _KEY_BY_HEADER.get(name)
+        if key is None:
+            unknown.append(name)
+        keys.append(key or f"__unknown__{name}")
+    if unknown:
+        raise FileFormatError(
+            "Unknown columns: " + ", ".join(repr(name) for name in unknown) + ". "
+            "See the documented header (GET /v1/dwellings/import/columns)."
+        )
+    duplicates = sorted({key for key in keys if keys.count(key) > 1})
+    if duplicates:
+        raise FileFormatError("Columns given twice: " + ", ".join(duplicates) + ".")
+    missing = [
+        column.label_ja + f" ({column.key})"
+        for column in COLUMNS
+        if column.key in REQUIRED_KEYS and column.key not in keys
+    ]
+    if missing:
+        raise FileFormatError("Missing required columns: " + ", ".join(missing) + ".")
+    return keys
+
+
+def read_geojson(raw: bytes) -> tuple[int, Iterator[SourceRow]]:
+    """Features with a Point geometry and the flat columns (or keys or labels) as properties."""
+    try:
+        document = json.loads(decode_text(raw))
+    except json.JSONDecodeError as exc:
+        raise FileFormatError(f"Not valid JSON: {exc.msg} at line {exc.lineno}.") from exc
+    if not isinstance(document, dict) or document.get("type") != "FeatureCollection":
+        raise FileFormatError("A GeoJSON import must be a FeatureCollection.")
+    features = document.get("features")
+    if not isinstance(features, list):
+        raise FileFormatError("The FeatureCollection has no 'features' list.")
+
+    def rows() -> Iterator[SourceRow]:
+        # Features are numbered from 1, as a person counting them would.
+        for number, item in enumerate(features, start=1):
+            yield SourceRow(number, _feature_values(item))
+
+    return len(features), rows()
+
+
+def _feature_values(item: Any) -> dict[str, Any]:
+    if not isinstance(item, dict) or item.get("type") != "Feature":
+        return {"__error__": "not a GeoJSON Feature"}
+    properties = item.get("properties") or {}
+    if not isinstance(properties, dict):
+        return {"__error__": "properties must be an object"}
+    values: dict[str, Any] = {}
+    for name, value in properties.items():
+        key = _KEY_BY_HEADER.get(str(name).strip())
+        if key is None:
+            return {"__error__": f"unknown property {name!r}"}
+        values[key] = value
+    geometry = item.get("geometry")
+    if isinstance(geometry, dict) and geometry.get("type") == "Point":
+        coordinates = geometry.get("coordinates")
+        if isinstance(coordinates, list) and len(coordinates) >= 2:
+            values["longitude"], values["latitude"] = coordinates[0], coordinates[1]
+    elif geometry is not None:
+        return {"__error__": "the geometry must be a Point"}
+    return values
+
+
+# --- one row → DwellingInput -----------------------------------------------------------------
+
+REQUIRED_KEYS = frozenset(
+    {
+        "registration_number",
+        "registration_class",
+        "kind",
+        "address",
+        "municipality_code",
+        "latitude",
+        "longitude",
+        "floor_area_m2",
+        "kitchen",
+        "toilet",
+        "storage",
+        "bath",
+        "is_existing_building",
+        "rent_yen",
+    }
+)
+
+
+def _text(value: Any) -> str:
+    if value.__class__ is str:
+        return str(value).strip()
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value).strip()
+
+
+def _boolean(key: str) -> Callable[[Any], bool]:
+    def parse(value: Any) -> bool:
+        if isinstance(value, bool):
+            return value
+        word = _text(value).lower()
+        if word in _TRUE:
+            return True
+        if word in _FALSE:
+            return False
+        raise RowError(f"{key}: {value!r} is not yes/no (はい/いいえ)")
+
+    return parse
+
+
+def _word(key: str, words: Mapping[str, str]) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        word = _text(value)
+        found = words.get(word) or words.get(word.lower())
+        if found is None:
+            raise RowError(f"{key}: {word!r} is not one of {', '.join(sorted(set(words)))}")
+        return found
+
+    return parse
+
+
+def _word_list(key: str, words: Mapping[str, str]) -> Callable[[Any], list[str]]:
+    single = _word(key, words)
+
+    def parse(value: Any) -> list[str]:
+        items = value if isinstance(value, list) else _text(value).split(LIST_SEPARATOR)
+        return [single(item) for item in items if _text(item)]
+
+    return parse
+
+
+def _decimal(key: str) -> Callable[[Any], Decimal]:
+    def parse(value: Any) -> Decimal:
+        try:
+            number = Decimal(_text(value).replace(",", ""))
+        except InvalidOperation as exc:
+            raise RowError(f"{key}: {value!r} is not a number") from exc
+        if not number.is_finite():
+            raise RowError(f"{key}: {value!r} is not a number")
+        return number
+
+    return parse
+
+
+def _integer(key: str) -> Callable[[Any], int]:
+    as_decimal = _decimal(key)
+
+    def parse(value: Any) -> int:
+        number = as_decimal(value)
+        if number != number.to_integral_value():
+            raise RowError(f"{key}: {value!r} is not a whole number")
+        return int(number)
+
+    return parse
+
+
+def _float(key: str) -> Callable[[Any], float]:
+    as_decimal = _decimal(key)
+    return lambda value: float(as_decimal(value))
+
+
+def _plain(value: Any) -> str:
+    return _text(value)
+
+
+def _text_list(value: Any) -> list[str]:
+    items = value if isinstance(value, list) else _text(value).split(LIST_SEPARATOR)
+    return [_text(item) for item in items if _text(item)]
+
+
+_PARSERS: dict[str, Callable[[Any], Any]] = {
+    "registration_number": _plain,
+    "registration_class": _word("registration_class", _CLASS_WORDS),
+    "exclusive_target_categories": _word_list("exclusive_target_categories", _CATEGORY_WORDS),
+    "kind": _word("kind", _KIND_WORDS),
+    "address": _plain,
+    "municipality_code": _plain,
+    "latitude": _float("latitude"),
+    "longitude": _float("longitude"),
+    "floor_area_m2": _decimal("floor_area_m2"),
+    "floor": _integer("floor"),
+    "floors_total": _integer("floors_total"),
+    "has_elevator": _boolean("has_elevator"),
+    "step_free_entrance": _boolean("step_free_entrance"),
+    "wheelchair_accessible": _boolean("wheelchair_accessible"),
+    "kitchen": _word("kitchen", _FACILITY_WORDS),
+    "toilet": _word("toilet", _FACILITY_WORDS),
+    "storage": _word("storage", _FACILITY_WORDS),
+    "bath": _word("bath", _FACILITY_WORDS),
+    "construction_started_on": _plain,
+    "is_existing_building": _boolean("is_existing_building"),
+    "seismic_evidence": _word("seismic_evidence", _SEISMIC_WORDS),
+    "rent_yen": _integer("rent_yen"),
+    "common_fee_yen": _integer("common_fee_yen"),
+    "deposit_yen": _integer("deposit_yen"),
+    "key_money_yen": _integer("key_money_yen"),
+    "required_risks": _word_list("required_risks", _RISK_WORDS),
+    "required_whole_tenancy_risks": _word_list("required_whole_tenancy_risks", _RISK_WORDS),
+    "pets_allowed": _boolean("pets_allowed"),
+    "smoking_allowed": _boolean("smoking_allowed"),
+    "shared_capacity": _integer("shared_capacity"),
+    "shared_toilets": _integer("shared_toilets"),
+    "shared_washbasins": _integer("shared_washbasins"),
+    "shared_baths": _integer("shared_baths"),
+    "shared_living_room": _boolean("shared_living_room"),
+    "shared_dining_room": _boolean("shared_dining_room"),
+    "shared_kitchen": _boolean("shared_kitchen"),
+    "shared_laundry": _boolean("shared_laundry"),
+    "support_certifying_code": _plain,
+    "support_daily_safety_check": _boolean("support_daily_safety_check"),
+    "support_monthly_visit": _boolean("support_monthly_visit"),
+    "support_connections": _text_list,
+    "notes": _plain,
+}
+_SHARED_KEYS = {
+    "shared_capacity": "capacity",
+    "shared_toilets": "toilets",
+    "shared_washbasins": "washbasins",
+    "shared_baths": "baths",
+    "shared_living_room": "has_living_room",
+    "shared_dining_room": "has_dining_room",
+    "shared_kitchen": "has_kitchen",
+    "shared_laundry": "has_laundry",
+}
+_IGNORED_ON_IMPORT = frozenset({"status", "registered_on", "registering_authority"})
+
+
+def parse_row(row: SourceRow) -> ParsedRow:
+    """Validate one row as a registration would be; every problem of the row is reported."""
+    values = row.values
+    registration_number = _text(values.get("registration_number")) or None
+    authority_slug = _text(values.get("registering_authority")) or None
+    errors: list[str] = []
+    if "__error__" in values:
+        errors.append(str(values["__error__"]))
+    if "__extra__" in values:
+        errors.append(f"{values['__extra__']} more cells than the header has columns")
+    parsed: dict[str, Any] = {}
+    failed: set[str] = set()
+    accepted_raw: Any = None
+    for key, value in values.items():
+        if key.startswith("__") or key in _IGNORED_ON_IMPORT:
+            continue
+        if key == "accepted_categories":
+            accepted_raw = value
+            continue
+        if value.__class__ is not list and _text(value) == "":
+            continue
+        try:
+            parsed[key] = _PARSERS[key](value)
+        except RowError as exc:
+            errors.append(str(exc))
+            failed.add(key)
+    errors.extend(f"{key}: required" for key in sorted(REQUIRED_KEYS - parsed.keys() - failed))
+    accepted = _accepted_categories(accepted_raw, errors)
+    if errors:
+        return ParsedRow(row.number, registration_number, authority_slug, None, tuple(errors))
+    try:
+        data = DwellingInput.model_validate(_nest(parsed, accepted))
+    except ValidationError as exc:
+        return ParsedRow(
+            row.number, registration_number, authority_slug, None, _validation_messages(exc)
+        )
+    return ParsedRow(row.number, data.registration_number, authority_slug, data, ())
+
+
+def _accepted_categories(value: Any, errors: list[str]) -> list[str] | None:
+    if value is None or (not isinstance(value, list) and _text(value).lower() in _ALL_WORDS):
+        return None
+    if not isinstance(value, list) and _text(value) == "":
+        return None
+    try:
+        return _word_list("accepted_categories", _CATEGORY_WORDS)(value)
+    except RowError as exc:
+        errors.append(str(exc))
+        return None
+
+
+def _nest(parsed: dict[str, Any], accepted: list[str] | None) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        key: value
+        for key, value in parsed.items()
+        if key not in _SHARED_KEYS
+        and not key.startswith("support_")
+        and key
+        not in {
+            "latitude",
+            "longitude",
+            "kitchen",
+            "toilet",
+            "storage",
+            "bath",
+            "required_risks",
+            "required_whole_tenancy_risks",
+            "shared_room_areas_m2",
+        }
+    }
+    body["location"] = {"latitude": parsed["latitude"], "longitude": parsed["longitude"]}
+    body["facilities"] = {key: parsed[key] for key in ("kitchen", "toilet", "storage", "bath")}
+    body["accepted_categories"] = accepted
+    whole = set(parsed.get("required_whole_tenancy_risks", []))
+    required = list(dict.fromkeys([*parsed.get("required_risks", []), *sorted(whole)]))
+    body["required_risks"] = [
+        {"risk_kind": kind, "whole_tenancy": kind in whole} for kind in required
+    ]
+    if parsed["kind"] == DwellingKind.SHARED_HOUSE.value or any(k in parsed for k in _SHARED_KEYS):
+        body["shared_house"] = {
+            **{target: parsed.get(source) for source, target in _SHARED_KEYS.items()},
+            "room_areas_m2": parsed.get("shared_room_areas_m2", []),
+        }
+    if "support_certifying_code" in parsed:
+        body["residential_support"] = {
+            "certifying_municipality_code": parsed["support_certifying_code"],
+            "daily_safety_check": parsed.get("support_daily_safety_check", False),
+            "monthly_visit": parsed.get("support_monthly_visit", False),
+            "connections": parsed.get("support_connections", []),
+        }
+    return body
+
+
+_PARSERS["shared_room_areas_m2"] = lambda value: [
+    _decimal("shared_room_areas_m2")(item) for item in _text_list(value)
+]
+
+
+def _validation_messages(exc: ValidationError) -> tuple[str, ...]:
+    messages: list[str] = []
+    for error in exc.errors(include_url=False, include_input=False):
+        location = ".".join(str(part) for part in error["loc"]) or "row"
+        messages.append(f"{location}: {error['msg']}")
+    return tuple(messages)
+
+
+# --- writing --------------------------------------------------------------------------------
+
+
+def flat_row(
+    data: DwellingInput,
+    *,
+    authority_slug: str | None,
+    status: str,
+    registered_on: str | None,
+) -> dict[str, Any]:
+    """The flat columns of one dwelling, with lists joined as in the CSV."""
+    shared = data.shared_house
+    support = data.residential_support
+    whole = [risk.risk_kind.value for risk in data.required_risks if risk.whole_tenancy]
+
+    def joined(items: Sequence[Any]) -> str:
+        return LIST_SEPARATOR.join(str(item) for item in items)
+
+    def yes_no(value: bool) -> str:
+        return "yes" if value else "no"
+
+    return {
+        "registration_number": data.registration_number,
+        "registering_authority": authority_slug or "",
+        "registration_class": data.registration_class.value,
+        "exclusive_target_categories": joined([c.value for c in data.exclusive_target_categories]),
+        "kind": data.kind.value,
+        "address": data.address,
+        "municipality_code": data.municipality_code,
+        "latitude": data.location.latitude,
+        "longitude": data.location.longitude,
+        "floor_area_m2": str(data.floor_area_m2),
+        "floor": data.floor,
+        "floors_total": data.floors_total,
+        "has_elevator": yes_no(data.has_elevator),
+        "step_free_entrance": yes_no(data.step_free_entrance),
+        "wheelchair_accessible": yes_no(data.wheelchair_accessible),
+        "kitchen": data.facilities.kitchen.value,
+        "toilet": data.facilities.toilet.value,
+        "storage": data.facilities.storage.value,
+        "bath": data.facilities.bath.value,
+        "construction_started_on": (
+            data.construction_started_on.isoformat() if data.construction_started_on else ""
+        ),
+        "is_existing_building": yes_no(data.is_existing_building),
+        "seismic_evidence": data.seismic_evidence.value,
+        "rent_yen": data.rent_yen,
+        "common_fee_yen": data.common_fee_yen,
+        "deposit_yen": data.deposit_yen,
+        "key_money_yen": data.key_money_yen,
+        "accepted_categories": (
+            ALL_CATEGORIES
+            if data.accepted_categories is None
+            else joined([c.value for c in data.accepted_categories])
+        ),
+        "required_risks": joined([risk.risk_kind.value for risk in data.required_risks]),
+        "required_whole_tenancy_risks": joined(whole),
+        "pets_allowed": yes_no(data.pets_allowed),
+        "smoking_allowed": yes_no(data.smoking_allowed),
+        "shared_capacity": shared.capacity if shared else "",
+        "shared_room_areas_m2": joined([str(a) for a in shared.room_areas_m2]) if shared else "",
+        "shared_toilets": shared.toilets if shared else "",
+        "shared_washbasins": shared.washbasins if shared else "",
+        "shared_baths": shared.baths if shared else "",
+        "shared_living_room": yes_no(shared.has_living_room) if shared else "",
+        "shared_dining_room": yes_no(shared.has_dining_room) if shared else "",
+        "shared_kitchen": yes_no(shared.has_kitchen) if shared else "",
+        "shared_laundry": yes_no(shared.has_laundry) if shared else "",
+        "support_certifying_code": support.certifying_municipality_code if support else "",
+        "support_daily_safety_check": yes_no(support.daily_safety_check) if support else "",
+        "support_monthly_visit": yes_no(support.monthly_visit) if support else "",
+        "support_connections": joined(support.connections) if support else "",
+        "notes": data.notes,
+        "status": status,
+        "registered_on": registered_on or "",
+    }
+
+
+def csv_document(rows: Sequence[Mapping[str, Any]]) -> bytes:
+    """UTF-8 with a BOM and Japanese headers, so Excel opens it as it should."""
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    columns = COLUMNS + EXPORT_ONLY_COLUMNS
+    writer.writerow([column.label_ja for column in columns])
+    for row in rows:
+        writer.writerow([row[column.key] for column in columns])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def geojson_document(rows: Sequence[Mapping[str, Any]], ids: Sequence[str]) -> dict[str, Any]:
+    features = []
+    for row, feature_id in zip(rows, ids, strict=True):
+        properties = {
+            key: value for key, value in row.items() if key not in {"latitude", "longitude"}
+        }
+        features.append(
+            {
+                "type": "Feature",
+                "id": feature_id,
+                "geometry": {
+                    "type": "Point",
+                    "coordinates": [row["longitude"], row["latitude"]],
+                },
+                "properties": properties,
+            }
+        )
+    return {"type": "FeatureCollection", "features": features}
