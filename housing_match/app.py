@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI
@@ -76,7 +77,14 @@ def _document_problems(app: FastAPI) -> None:
         problem_ref = {"$ref": "#/components/schemas/Problem"}
         for path_item in schema.get("paths", {}).values():
             for operation in path_item.values():
-                for status_code, response in operation.get("responses", {}).items():
+                responses = operation.setdefault("responses", {})
+                if "requestBody" in operation:
+                    # Any body can be malformed (400) or too large (413), whatever the endpoint.
+                    for status in (400, 413):
+                        responses.setdefault(
+                            str(status), {"description": HTTPStatus(status).phrase}
+                        )
+                for status_code, response in responses.items():
                     if not status_code.isdigit() or int(status_code) < 400:
                         continue
                     response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": problem_ref}}

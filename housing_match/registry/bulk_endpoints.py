@@ -65,7 +65,7 @@ _EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
     "/v1/dwellings/import/columns",
     response_model=list[ImportColumnRead],
     summary="The columns of the import and export file (CSV header or GeoJSON properties)",
-    responses=problem_responses(401),
+    responses=problem_responses(401, 403),
 )
 def import_columns(_principal: Importer) -> list[ImportColumnRead]:
     return [

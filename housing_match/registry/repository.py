@@ -20,6 +20,7 @@ from sqlalchemy import (
     tuple_,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import aliased
 
 from housing_match.models import Dwelling, StandardsProfile, Vacancy
 from housing_match.repository import RepositoryBase
@@ -227,7 +228,11 @@ class DwellingRepository(RepositoryBase[Dwelling]):
                 and_(Dwelling.step_free_entrance, or_(Dwelling.floor <= 1, Dwelling.has_elevator))
             )
         if filters.open_vacancy:
-            conditions.append(exists().where(Vacancy.dwelling_id == Dwelling.id, vacancy_is_open()))
+            # An alias, so a vacancy search using these filters does not correlate to itself.
+            posted = aliased(Vacancy)
+            conditions.append(
+                exists().where(posted.dwelling_id == Dwelling.id, vacancy_is_open(posted))
+            )
         return conditions
 
 

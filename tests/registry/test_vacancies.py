@@ -182,3 +182,14 @@ def test_status_transitions(
     )
     # Centers and municipalities read vacancies but never post them.
     assert post(client, center, dwelling_id).status_code == 403
+
+
+def test_vacancy_search_with_the_open_vacancy_filter(
+    client: TestClient, corporation: OrgFixture, municipality: OrgFixture, center: OrgFixture
+) -> None:
+    # Found by the fuzzer: the filter's EXISTS correlated to the outer vacancy query (a 500).
+    open_one = post(client, corporation, registered_dwelling(client, corporation, municipality))
+    assert open_one.status_code == 201
+    found = client.get("/v1/vacancies", params={"open_vacancy": "true"}, headers=center.headers)
+    assert found.status_code == 200, found.text
+    assert [item["id"] for item in found.json()["items"]] == [open_one.json()["id"]]
