@@ -11,6 +11,8 @@ from fastapi.routing import APIRoute
 from housing_match import __version__
 from housing_match.errors import PROBLEM_MEDIA_TYPE, Problem, install_problem_handlers
 from housing_match.history.endpoints import router as history_router
+from housing_match.matching.endpoints import allocations_router
+from housing_match.matching.endpoints import router as persons_router
 from housing_match.middleware import BodySizeLimitMiddleware
 from housing_match.organisations.endpoints import router as organisations_router
 from housing_match.registry.bulk_endpoints import router as registry_bulk_router
@@ -62,6 +64,8 @@ def create_app() -> FastAPI:
     app.include_router(registry_router)
     app.include_router(standards_router)
     app.include_router(vacancies_router)
+    app.include_router(persons_router)
+    app.include_router(allocations_router)
     app.include_router(history_router)
     _document_problems(app)
     return app

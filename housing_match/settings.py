@@ -5,12 +5,23 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import lru_cache
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVELOPMENT_SECRET = "development-only-secret"  # noqa: S105  # refused outside development
 PLACEHOLDER_SECRETS = frozenset({"", "changethis", "change-me", "secret", DEVELOPMENT_SECRET})
 DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/housing_match"
+# The matcher's ranking factors and their default weights (housing_match/matching/rules.py).
+DEFAULT_MATCH_WEIGHTS: dict[str, float] = {
+    "anchor_distance": 3.0,
+    "rent_headroom": 2.0,
+    "floor_area": 1.0,
+    "accessibility": 1.0,
+    "coverage_strength": 2.0,
+    "freshness": 1.0,
+    "class_fit": 1.0,
+    "preferred_area": 1.0,
+}
 
 
 class Environment(StrEnum):
@@ -34,6 +45,25 @@ class Settings(BaseSettings):
     rent_balance_radius_m: int = Field(default=1_500, ge=100)
     rent_balance_factor: float = Field(default=1.5, gt=1.0)
     rent_balance_min_comparables: int = Field(default=5, ge=1)
+
+    # Matching (issue 4): ranking weights (a request may override them), limits, 住宅扶助 default.
+    match_weights: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_MATCH_WEIGHTS))
+    allocation_max_persons: int = Field(default=100, ge=1)
+    housing_allowance_default_grade: str = Field(
+        default="3級地-2",
+        pattern=r"^[123]級地-[12]$",
+        description="級地 for municipalities the data does not list; the lowest is the safe side.",
+    )
+
+    @field_validator("match_weights")
+    @classmethod
+    def _known_match_weights(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(value) - set(DEFAULT_MATCH_WEIGHTS))
+        if unknown:
+            raise ValueError(f"unknown ranking factors: {', '.join(unknown)}")
+        if any(weight < 0 for weight in value.values()):
+            raise ValueError("ranking weights cannot be negative")
+        return DEFAULT_MATCH_WEIGHTS | value
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

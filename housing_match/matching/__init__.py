@@ -1,0 +1,1 @@
+"""The matcher: person profiles, hard constraints, ranking that explains itself, allocation."""

@@ -4,22 +4,35 @@ from housing_match.models.api_key import ApiKey
 from housing_match.models.base import Base
 from housing_match.models.dwelling import Dwelling
 from housing_match.models.history import HistoryEntry
+from housing_match.models.match_listing import MatchListing
+from housing_match.models.match_query import MatchQuery
 from housing_match.models.organisation import (
     ORGANISATION_KIND_LABELS_JA,
     Organisation,
     OrganisationKind,
 )
+from housing_match.models.person import Person
+from housing_match.models.person_place import PersonPlace
+from housing_match.models.person_read_log import PersonReadLogEntry
 from housing_match.models.standards_profile import StandardsProfile
+from housing_match.models.support_plan_entry import COVERER_KINDS, SupportPlanEntry
 from housing_match.models.vacancy import Vacancy
 
 __all__ = [
+    "COVERER_KINDS",
     "ORGANISATION_KIND_LABELS_JA",
     "ApiKey",
     "Base",
     "Dwelling",
     "HistoryEntry",
+    "MatchListing",
+    "MatchQuery",
     "Organisation",
     "OrganisationKind",
+    "Person",
+    "PersonPlace",
+    "PersonReadLogEntry",
     "StandardsProfile",
+    "SupportPlanEntry",
     "Vacancy",
 ]

@@ -1,0 +1,168 @@
+"""Person profiles, their matches, and allocations: for the staff of the owning center only."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response, status
+
+from housing_match.auth import Principal, require_kinds
+from housing_match.db import SessionDep
+from housing_match.errors import BadRequest, problem_responses
+from housing_match.matching import service
+from housing_match.matching.rules import Factor, HardConstraint
+from housing_match.matching.schemas import (
+    AllocationRequest,
+    AllocationResult,
+    MatchResult,
+    PersonCreate,
+    PersonPage,
+    PersonRead,
+    PersonUpdate,
+)
+from housing_match.models import OrganisationKind
+
+router = APIRouter(tags=["persons"])
+allocations_router = APIRouter(tags=["allocations"])
+
+# Person data is for the center that supports the person: not even admins see it.
+Center = Annotated[Principal, Depends(require_kinds(OrganisationKind.CENTER))]
+MAX_WEIGHT = 100.0
+
+
+def parse_weights(raw: str | None) -> dict[Factor, float] | None:
+    if not raw:
+        return None
+    weights: dict[Factor, float] = {}
+    for part in raw.split(","):
+        name, _, value = part.partition(":")
+        try:
+            factor = Factor(name.strip())
+            weight = float(value)
+        except ValueError as exc:
+            names = ", ".join(factor.value for factor in Factor)
+            raise BadRequest(f"weights must be factor:weight pairs; factors are {names}.") from exc
+        if not math.isfinite(weight) or not 0 <= weight <= MAX_WEIGHT:
+            raise BadRequest(f"each weight must be between 0 and {MAX_WEIGHT:g}.")
+        weights[factor] = weight
+    return weights
+
+
+@router.post(
+    "/v1/persons",
+    response_model=PersonRead,
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a person's profile (centers): needs, places, support plan, consent",
+    responses=problem_responses(401, 403, 409, 422),
+)
+def create_person(session: SessionDep, principal: Center, body: PersonCreate) -> PersonRead:
+    return service.read_model(service.create_person(session, principal, body))
+
+
+@router.get(
+    "/v1/persons",
+    response_model=PersonPage,
+    summary="List your center's persons (each read is logged)",
+    responses=problem_responses(400, 401, 403, 422),
+)
+def list_persons(
+    session: SessionDep,
+    principal: Center,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+) -> PersonPage:
+    persons, next_cursor = service.list_persons(session, principal, cursor=cursor, limit=limit)
+    return PersonPage(
+        items=[service.read_model(person) for person in persons], next_cursor=next_cursor
+    )
+
+
+@router.get(
+    "/v1/persons/{person_id}",
+    response_model=PersonRead,
+    summary="Read a person of your center (the read is logged)",
+    responses=problem_responses(401, 403, 404),
+)
+def read_person(session: SessionDep, principal: Center, person_id: uuid.UUID) -> PersonRead:
+    return service.read_model(service.get_person(session, principal, person_id))
+
+
+@router.patch(
+    "/v1/persons/{person_id}",
+    response_model=PersonRead,
+    summary="Change a person: given fields only; lists (places, support plan) are replaced whole",
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+def update_person(
+    session: SessionDep, principal: Center, person_id: uuid.UUID, body: PersonUpdate
+) -> PersonRead:
+    return service.read_model(service.update_person(session, principal, person_id, body))
+
+
+@router.delete(
+    "/v1/persons/{person_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    summary="Delete a person's profile (the read log is kept)",
+    responses=problem_responses(401, 403, 404),
+)
+def delete_person(session: SessionDep, principal: Center, person_id: uuid.UUID) -> Response:
+    service.delete_person(session, principal, person_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get(
+    "/v1/persons/{person_id}/matches",
+    response_model=MatchResult,
+    summary="Ranked homes the person can actually get, why, and what each constraint excluded",
+    responses=problem_responses(400, 401, 403, 404, 422),
+)
+def match_person(
+    session: SessionDep,
+    principal: Center,
+    person_id: uuid.UUID,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    relax: Annotated[
+        HardConstraint | None,
+        Query(
+            description=(
+                "Drop one hard constraint to see what it would open up (exclusion_zone "
+                "cannot be relaxed). With anchor_distance and radius_factor, the maximum "
+                "distances are multiplied instead."
+            )
+        ),
+    ] = None,
+    radius_factor: Annotated[
+        float | None, Query(gt=1.0, le=10.0, description="Only with relax=anchor_distance.")
+    ] = None,
+    weights: Annotated[
+        str | None,
+        Query(
+            description=(
+                "Override ranking weights, e.g. 'anchor_distance:5,rent_headroom:1'; "
+                "the others keep their configured weight."
+            )
+        ),
+    ] = None,
+) -> MatchResult:
+    return service.match_person(
+        session,
+        principal,
+        person_id,
+        limit=limit,
+        relax=relax,
+        radius_factor=radius_factor,
+        weights=parse_weights(weights),
+    )
+
+
+@allocations_router.post(
+    "/v1/allocations",
+    response_model=AllocationResult,
+    summary="Propose homes for several persons at once, optimally (nothing is held)",
+    responses=problem_responses(401, 403, 404, 422),
+)
+def allocate(session: SessionDep, principal: Center, body: AllocationRequest) -> AllocationResult:
+    return service.allocate(session, principal, body)

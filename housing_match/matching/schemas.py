@@ -1,0 +1,471 @@
+"""Request and response models of person profiles, matches and allocations.
+
+A profile holds what matching needs and nothing more: a pseudonymous reference, never a
+name or offence details (seed 001/002). Japanese labels where staff read them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from shapely.geometry import shape
+
+from housing_match.matching.rules import Factor, HardConstraint
+from housing_match.matching.vocabulary import (
+    AnchorKind,
+    ConsentRecipient,
+    CovererKind,
+    Facility,
+    SharedField,
+    today_jst,
+)
+from housing_match.registry.schemas import AreaM2, DwellingRead, Yen
+from housing_match.schemas_common import GeoPoint, MunicipalityCode
+from housing_match.vocabulary import PersonCategory, RiskKind
+
+Reference = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"),
+    Field(
+        description=(
+            "The center's case code (ASCII letters, digits, '.', '_', '-'), e.g. "
+            "'OSK-2026-014'. Never a name."
+        )
+    ),
+]
+Label = Annotated[str, StringConstraints(max_length=100, strip_whitespace=True)]
+MAX_POLYGON_VERTICES = 2_000
+JAPAN_BOUNDS = (122.0, 20.0, 154.0, 46.0)  # min lon, min lat, max lon, max lat
+
+
+class PolygonGeometry(BaseModel):
+    """A GeoJSON Polygon or MultiPolygon in WGS 84: coordinates are [longitude, latitude]."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["Polygon", "MultiPolygon"]
+    coordinates: list[Any] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _valid(self) -> PolygonGeometry:
+        try:
+            geometry = shape(self.model_dump())
+        except (ValueError, TypeError, IndexError, AttributeError) as exc:
+            raise ValueError(f"not a valid GeoJSON {self.type}") from exc
+        if geometry.is_empty or not geometry.is_valid:
+            raise ValueError(f"the {self.type} is empty or self-intersecting")
+        min_lon, min_lat, max_lon, max_lat = geometry.bounds
+        if (
+            min_lon < JAPAN_BOUNDS[0]
+            or min_lat < JAPAN_BOUNDS[1]
+            or max_lon > JAPAN_BOUNDS[2]
+            or max_lat > JAPAN_BOUNDS[3]
+        ):
+            raise ValueError("the polygon must lie in Japan (coordinates are [lon, lat])")
+        vertices = sum(
+            len(ring.coords)
+            for polygon in getattr(geometry, "geoms", [geometry])
+            for ring in (polygon.exterior, *polygon.interiors)
+        )
+        if vertices > MAX_POLYGON_VERTICES:
+            raise ValueError(f"at most {MAX_POLYGON_VERTICES} vertices")
+        return self
+
+
+# --- profile -----------------------------------------------------------------------------
+
+
+class Anchor(BaseModel):
+    """A place the person must stay near: the home must be within ``max_distance_m``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: AnchorKind
+    label: Label = Field(default="", description="Staff's own words, e.g. '通院先'. No names.")
+    location: GeoPoint
+    max_distance_m: int = Field(ge=50, le=50_000)
+    required: bool = Field(
+        default=True, description="A hard constraint when true; otherwise it only ranks."
+    )
+
+
+class ExclusionZone(BaseModel):
+    """Where the person must not live: a point and a radius, or a polygon."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    label: Label = Field(default="", description="E.g. '被害者宅周辺'. Never an address.")
+    center: GeoPoint | None = None
+    radius_m: int | None = Field(default=None, ge=10, le=50_000)
+    polygon: PolygonGeometry | None = None
+
+    @model_validator(mode="after")
+    def _one_shape(self) -> ExclusionZone:
+        point_form = self.center is not None and self.radius_m is not None
+        if self.polygon is not None and (self.center is not None or self.radius_m is not None):
+            raise ValueError("give either center and radius_m, or a polygon, not both")
+        if self.polygon is None and not point_form:
+            raise ValueError("give center and radius_m, or a polygon")
+        return self
+
+
+class PreferredAreas(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    municipality_codes: list[MunicipalityCode] = Field(default_factory=list, max_length=50)
+    polygons: list[PolygonGeometry] = Field(default_factory=list, max_length=20)
+
+
+class Places(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    anchors: list[Anchor] = Field(default_factory=list, max_length=10)
+    preferred_areas: PreferredAreas = Field(default_factory=PreferredAreas)
+    exclusion_zones: list[ExclusionZone] = Field(default_factory=list, max_length=20)
+
+
+class Needs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    rent_ceiling_yen: Yen | None = Field(
+        default=None,
+        description=(
+            "Rent plus common fee at most. Null: the 住宅扶助 ceiling for the home municipality "
+            "and household size."
+        ),
+    )
+    min_area_m2: AreaM2 | None = Field(
+        default=None, description="Private area; for a shared house, its smallest room."
+    )
+    wheelchair: bool = False
+    no_stairs: bool = Field(
+        default=False, description="Step-free entrance, on the ground floor or with an elevator."
+    )
+    max_floor: int | None = Field(default=None, ge=1, le=100)
+    required_facilities: list[Facility] = Field(
+        default_factory=list, description="Facilities needed in the unit itself, not shared."
+    )
+    has_pets: bool = False
+    smokes: bool = False
+    move_in_date: date | None = Field(
+        default=None, description="The vacancy must be available by then (e.g. release date)."
+    )
+    high_support_needs: bool = Field(
+        default=False,
+        description="Ranks 居住サポート住宅 and 専用住宅 for the person's categories higher.",
+    )
+
+    @model_validator(mode="after")
+    def _normalise(self) -> Needs:
+        self.required_facilities = sorted(set(self.required_facilities))
+        return self
+
+
+class Consent(BaseModel):
+    """The person's consent (seed 001/002): collected after explaining it may be shared.
+
+    ``sharing`` says which field groups a referral (issue 5) may carry to which kind of
+    recipient; a recipient or group not listed receives nothing. The reference, exclusion
+    zones and anchor locations are never shared.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    given_on: date
+    sharing: dict[ConsentRecipient, list[SharedField]] = Field(
+        default_factory=dict,
+        description='E.g. {"support_corporation": ["household_size", "categories", "needs"]}.',
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> Consent:
+        if self.given_on > today_jst():
+            raise ValueError("consent cannot be given in the future")
+        self.sharing = {
+            recipient: sorted(set(fields)) for recipient, fields in sorted(self.sharing.items())
+        }
+        return self
+
+
+class SupportPlanItem(BaseModel):
+    """Who covers one landlord risk for the person, and until when."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    risk_kind: RiskKind
+    coverer_kind: CovererKind
+    coverer_name: Annotated[
+        str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)
+    ] = Field(description="An organisation's name or a role ('姉'), never a private name.")
+    coverer_organisation_id: uuid.UUID | None = Field(
+        default=None, description="When the coverer is an organisation on this service."
+    )
+    until: date | None = Field(
+        default=None,
+        description="Last day of coverage; null = open-ended, i.e. for the whole tenancy.",
+    )
+
+
+class PersonCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reference: Reference
+    home_municipality_code: MunicipalityCode = Field(
+        description="帰住予定地: the municipality where the person will settle."
+    )
+    consent: Consent
+    household_size: int = Field(default=1, ge=1, le=10)
+    categories: list[PersonCategory] = Field(
+        default_factory=list, description="住宅確保要配慮者 categories; all must be accepted."
+    )
+    needs: Needs = Field(default_factory=Needs)
+    places: Places = Field(default_factory=Places)
+    support_plan: list[SupportPlanItem] = Field(default_factory=list, max_length=50)
+
+    @model_validator(mode="after")
+    def _normalise(self) -> PersonCreate:
+        self.categories = sorted(set(self.categories))
+        return self
+
+
+class PersonUpdate(BaseModel):
+    """Only the fields given change; a list or an object given replaces the old one whole."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reference: Reference | None = None
+    home_municipality_code: MunicipalityCode | None = None
+    consent: Consent | None = None
+    household_size: int | None = Field(default=None, ge=1, le=10)
+    categories: list[PersonCategory] | None = None
+    needs: Needs | None = None
+    places: Places | None = None
+    support_plan: list[SupportPlanItem] | None = Field(default=None, max_length=50)
+
+    @model_validator(mode="after")
+    def _no_nulls(self) -> PersonUpdate:
+        nulled = sorted(name for name in self.model_fields_set if getattr(self, name) is None)
+        if nulled:
+            raise ValueError(f"cannot be null: {', '.join(nulled)}")
+        if self.categories is not None:
+            self.categories = sorted(set(self.categories))
+        return self
+
+
+class RentCeilingSource(StrEnum):
+    EXPLICIT = "explicit"
+    HOUSING_ALLOWANCE = "housing_allowance"
+
+
+class RentCeiling(BaseModel):
+    yen: int
+    source: RentCeilingSource
+    grade: str | None = Field(description="級地 of the home municipality (住宅扶助 only).")
+    municipal_value: bool = Field(
+        description="The municipality's own 住宅扶助 value, not its grade's approximation."
+    )
+    label_ja: str
+
+
+class AnchorRead(Anchor):
+    kind_label_ja: str
+
+
+class PlacesRead(BaseModel):
+    anchors: list[AnchorRead]
+    preferred_areas: PreferredAreas
+    exclusion_zones: list[ExclusionZone]
+
+
+class SupportPlanItemRead(SupportPlanItem):
+    risk_kind_label_ja: str
+    coverer_kind_label_ja: str
+    open_ended: bool
+
+
+class PersonRead(BaseModel):
+    id: uuid.UUID
+    center_id: uuid.UUID
+    reference: str
+    home_municipality_code: str
+    consent: Consent
+    household_size: int
+    categories: list[PersonCategory]
+    category_labels_ja: list[str]
+    needs: Needs
+    rent_ceiling: RentCeiling
+    places: PlacesRead
+    support_plan: list[SupportPlanItemRead]
+    created_at: datetime
+    updated_at: datetime
+
+
+class PersonPage(BaseModel):
+    items: list[PersonRead]
+    next_cursor: str | None
+
+
+# --- matches -----------------------------------------------------------------------------
+
+
+class ExclusionCount(BaseModel):
+    constraint: HardConstraint
+    label_ja: str
+    excluded: int = Field(description="Homes this constraint excluded (alone or with others).")
+    excluded_only_by_this: int = Field(
+        description="Homes nothing else excluded: what relaxing this one alone would open up."
+    )
+    relaxed: bool = False
+
+
+class FactorExplanation(BaseModel):
+    factor: Factor
+    label_ja: str
+    value: float = Field(description="In [0, 1].")
+    weight: float
+    contribution: float = Field(description="value × weight; the score is their sum.")
+    detail_ja: str
+
+
+class CovererSource(StrEnum):
+    SUPPORT_PLAN = "support_plan"
+    POSTING_CORPORATION = "posting_corporation"
+    RESIDENTIAL_SUPPORT = "residential_support"
+
+
+class CovererExplanation(BaseModel):
+    source: CovererSource
+    coverer_kind: CovererKind | None
+    label_ja: str = Field(description="What kind of coverer, in Japanese.")
+    name: str
+    organisation_id: uuid.UUID | None
+    until: date | None
+    open_ended: bool
+    period_label_ja: str
+
+
+class RiskExplanation(BaseModel):
+    risk_kind: RiskKind
+    label_ja: str
+    whole_tenancy_required: bool
+    covered: bool = Field(description="For as long as the landlord requires.")
+    coverers: list[CovererExplanation]
+    explanation_ja: str
+
+
+class AnchorDistance(BaseModel):
+    kind: AnchorKind
+    kind_label_ja: str
+    label: str
+    distance_m: float
+    max_distance_m: int
+    required: bool
+    within: bool
+
+
+class CandidateVacancy(BaseModel):
+    id: uuid.UUID
+    corporation_id: uuid.UUID
+    corporation_name: str
+    available_from: date
+    rent_offered_yen: int
+    common_fee_offered_yen: int
+    conditions: str
+    refreshed_at: datetime
+    expires_at: datetime
+
+
+class Candidate(BaseModel):
+    rank: int
+    score: float
+    admitted_by_relaxation: bool = Field(
+        description="True when only the relaxed constraint would have excluded this home."
+    )
+    monthly_cost_yen: int = Field(description="Offered rent plus common fee.")
+    rent_ceiling_yen: int
+    private_area_m2: Decimal
+    vacancy: CandidateVacancy
+    dwelling: DwellingRead
+    anchors: list[AnchorDistance]
+    factors: list[FactorExplanation]
+    risks: list[RiskExplanation] = Field(description="Each landlord risk: who covers it, until.")
+
+
+class Relaxation(BaseModel):
+    constraint: HardConstraint
+    label_ja: str
+    radius_factor: float | None
+    opened_up: int = Field(description="Candidates that only the relaxation admits.")
+
+
+class MatchResult(BaseModel):
+    person_id: uuid.UUID
+    rent_ceiling: RentCeiling
+    considered: int = Field(
+        description=(
+            "Open, unexpired vacancies on registered dwellings in the search area: the home and "
+            "preferred municipalities, the preferred polygons, and within reach of an anchor."
+        )
+    )
+    candidate_count: int = Field(description="Homes passing every hard constraint.")
+    excluded_by: list[ExclusionCount] = Field(description="Most excluding first.")
+    relaxation: Relaxation | None
+    weights: dict[Factor, float]
+    candidates: list[Candidate]
+
+
+# --- allocation --------------------------------------------------------------------------
+
+
+class AllocationObjective(StrEnum):
+    TOTAL_SCORE = "total_score"  # the largest sum of scores over feasible pairs
+    MOST_HOUSED = "most_housed"  # as many people housed as possible, then the largest sum
+
+
+class AllocationRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    person_ids: list[uuid.UUID] = Field(min_length=1)
+    objective: AllocationObjective = AllocationObjective.TOTAL_SCORE
+
+    @model_validator(mode="after")
+    def _distinct(self) -> AllocationRequest:
+        if len(set(self.person_ids)) != len(self.person_ids):
+            raise ValueError("each person may be listed once")
+        return self
+
+
+class UnassignedReason(StrEnum):
+    NO_FEASIBLE_HOME = "no_feasible_home"
+    HOMES_TAKEN = "homes_taken_by_others"
+
+
+class Assignment(BaseModel):
+    person_id: uuid.UUID
+    reference: str
+    candidate: Candidate
+
+
+class UnassignedPerson(BaseModel):
+    person_id: uuid.UUID
+    reference: str
+    reason: UnassignedReason
+    reason_ja: str
+    candidate_count: int
+    top_constraint: HardConstraint | None
+    top_constraint_label_ja: str | None
+
+
+class AllocationResult(BaseModel):
+    objective: AllocationObjective
+    total_score: float
+    assigned_count: int
+    assignments: list[Assignment]
+    unassigned: list[UnassignedPerson]
+    held: bool = Field(default=False, description="Always false: a proposal, nothing is held.")
+    note_ja: str = "提案です。空室は確保されていません。各法人へ入居相談してください。"

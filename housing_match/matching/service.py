@@ -1,0 +1,536 @@
+"""Person profiles, matches and allocations: ownership, read logging, and the rules.
+
+Only staff of the owning center see a person (another center gets 404), and every response
+carrying a person's data is logged in ``person_reads`` in the same transaction. The history
+records that a profile changed and which fields, never the values: it is readable by admins,
+who have no business with person data.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from housing_match.auth import Principal
+from housing_match.errors import BadRequest, Conflict, ResourceNotFound, UnprocessableEntity
+from housing_match.history.service import record_change
+from housing_match.matching import explain
+from housing_match.matching.allocation import optimal_assignment
+from housing_match.matching.allowance import housing_allowance_ceiling
+from housing_match.matching.mapping import (
+    consent_values,
+    ewkt,
+    needs_values,
+    new_person,
+    person_read,
+    place_rows,
+    places_read,
+    support_plan_rows,
+)
+from housing_match.matching.repository import (
+    AnchorCriterion,
+    ExclusionCounts,
+    MatchCriteria,
+    MatchQueryRepository,
+    MatchRepository,
+    PersonReadLogRepository,
+    PersonRepository,
+    RankedRow,
+    ZoneCriterion,
+)
+from housing_match.matching.rules import (
+    HARD_CONSTRAINT_LABELS_JA,
+    NOT_RELAXABLE,
+    Factor,
+    HardConstraint,
+)
+from housing_match.matching.schemas import (
+    AllocationRequest,
+    AllocationResult,
+    Assignment,
+    Candidate,
+    ExclusionCount,
+    MatchResult,
+    PersonCreate,
+    PersonRead,
+    PersonUpdate,
+    Relaxation,
+    RentCeiling,
+    RentCeilingSource,
+    SupportPlanItem,
+    UnassignedPerson,
+    UnassignedReason,
+)
+from housing_match.matching.vocabulary import PlaceRole, today_jst
+from housing_match.models import MatchQuery, Person
+from housing_match.organisations.repository import OrganisationRepository
+from housing_match.pagination import INVALID_CURSOR, decode_cursor, encode_cursor
+from housing_match.settings import get_settings
+
+
+class ReadPurpose(StrEnum):
+    """Why a person's data was read, as written to ``person_reads``."""
+
+    READ = "person.read"
+    LIST = "person.list"
+    UPDATE = "person.update"
+    CREATE = "person.create"
+    MATCHES = "person.matches"
+    ALLOCATION = "allocation"
+
+
+# --- profiles ------------------------------------------------------------------------------
+
+
+def rent_ceiling_of(person: Person) -> RentCeiling:
+    if person.rent_ceiling_yen is not None:
+        return RentCeiling(
+            yen=person.rent_ceiling_yen,
+            source=RentCeilingSource.EXPLICIT,
+            grade=None,
+            municipal_value=False,
+            label_ja="個別に設定した家賃上限",
+        )
+    allowance = housing_allowance_ceiling(person.home_municipality_code, person.household_size)
+    basis = "市区町村の基準額" if allowance.municipal else "級地の概算値"
+    size = f"{person.household_size}人" if person.household_size < 7 else "7人以上"
+    return RentCeiling(
+        yen=allowance.yen,
+        source=RentCeilingSource.HOUSING_ALLOWANCE,
+        grade=allowance.grade,
+        municipal_value=allowance.municipal,
+        label_ja=(f"住宅扶助の上限（{allowance.grade}・{size}世帯・{basis}）"),
+    )
+
+
+def read_model(person: Person) -> PersonRead:
+    return person_read(person, rent_ceiling_of(person))
+
+
+def _log_reads(
+    session: Session,
+    principal: Principal,
+    person_ids: Sequence[uuid.UUID],
+    purpose: ReadPurpose,
+) -> None:
+    PersonReadLogRepository(session).record(
+        person_ids,
+        organisation_id=principal.organisation_id,
+        api_key_id=principal.api_key_id,
+        purpose=purpose.value,
+    )
+
+
+def _own_person(session: Session, principal: Principal, person_id: uuid.UUID) -> Person:
+    person = PersonRepository(session).get_with_details(person_id)
+    # Another center's person looks like no person at all.
+    if person is None or person.center_id != principal.organisation_id:
+        raise ResourceNotFound("No such person of your center.")
+    return person
+
+
+def _check_coverers(session: Session, plan: Sequence[SupportPlanItem]) -> None:
+    organisations = OrganisationRepository(session)
+    for item in plan:
+        if (
+            item.coverer_organisation_id is not None
+            and organisations.get(item.coverer_organisation_id) is None
+        ):
+            raise UnprocessableEntity(
+                f"coverer_organisation_id {item.coverer_organisation_id} names no organisation."
+            )
+
+
+def _record(
+    session: Session, principal: Principal, person: Person, action: str, fields: Sequence[str]
+) -> None:
+    record_change(
+        session,
+        principal.actor,
+        action=action,
+        entity_type="person",
+        entity_id=person.id,
+        before=None,
+        after={"center_id": str(person.center_id), "fields": sorted(fields)},
+    )
+
+
+def create_person(session: Session, principal: Principal, data: PersonCreate) -> Person:
+    repository = PersonRepository(session)
+    if repository.get_by_reference(principal.organisation_id, data.reference) is not None:
+        raise Conflict(f"Your center already has a person with reference {data.reference!r}.")
+    _check_coverers(session, data.support_plan)
+    person = new_person(data, center_id=principal.organisation_id)
+    try:
+        with session.begin_nested():
+            repository.add(person)
+    except IntegrityError as exc:
+        raise Conflict(
+            f"Your center already has a person with reference {data.reference!r}."
+        ) from exc
+    _record(session, principal, person, "person.created", sorted(PersonCreate.model_fields))
+    _log_reads(session, principal, [person.id], ReadPurpose.CREATE)
+    return person
+
+
+def get_person(session: Session, principal: Principal, person_id: uuid.UUID) -> Person:
+    person = _own_person(session, principal, person_id)
+    _log_reads(session, principal, [person.id], ReadPurpose.READ)
+    return person
+
+
+def list_persons(
+    session: Session, principal: Principal, *, cursor: str | None, limit: int
+) -> tuple[list[Person], str | None]:
+    after: uuid.UUID | None = None
+    if cursor is not None:
+        try:
+            after = uuid.UUID(str(decode_cursor(cursor).get("id")))
+        except ValueError as exc:
+            raise BadRequest(INVALID_CURSOR) from exc
+    persons = list(
+        PersonRepository(session).list_for_center(
+            principal.organisation_id, after=after, limit=limit + 1
+        )
+    )
+    next_cursor = None
+    if len(persons) > limit:
+        persons = persons[:limit]
+        next_cursor = encode_cursor({"id": str(persons[-1].id)})
+    _log_reads(session, principal, [person.id for person in persons], ReadPurpose.LIST)
+    return persons, next_cursor
+
+
+def update_person(
+    session: Session, principal: Principal, person_id: uuid.UUID, data: PersonUpdate
+) -> Person:
+    person = _own_person(session, principal, person_id)
+    changed = sorted(data.model_fields_set)
+    if data.reference is not None and data.reference != person.reference:
+        other = PersonRepository(session).get_by_reference(
+            principal.organisation_id, data.reference
+        )
+        if other is not None:
+            raise Conflict(f"Your center already has a person with reference {data.reference!r}.")
+        person.reference = data.reference
+    if data.home_municipality_code is not None:
+        person.home_municipality_code = data.home_municipality_code
+    if data.consent is not None:
+        for key, value in consent_values(data.consent).items():
+            setattr(person, key, value)
+    if data.household_size is not None:
+        person.household_size = data.household_size
+    if data.categories is not None:
+        person.categories = [category.value for category in data.categories]
+    if data.needs is not None:
+        for key, value in needs_values(data.needs).items():
+            setattr(person, key, value)
+    if data.places is not None:
+        person.places = place_rows(data.places)
+        person.preferred_municipality_codes = list(data.places.preferred_areas.municipality_codes)
+    if data.support_plan is not None:
+        _check_coverers(session, data.support_plan)
+        person.support_plan = support_plan_rows(data.support_plan)
+    # Replacing only places or the plan leaves the row itself unchanged: bump it anyway.
+    person.updated_at = datetime.now(UTC)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as exc:
+        raise Conflict("The change conflicts with another person of your center.") from exc
+    _record(session, principal, person, "person.updated", changed)
+    _log_reads(session, principal, [person.id], ReadPurpose.UPDATE)
+    return person
+
+
+def delete_person(session: Session, principal: Principal, person_id: uuid.UUID) -> None:
+    person = _own_person(session, principal, person_id)
+    _record(session, principal, person, "person.deleted", [])
+    PersonRepository(session).delete(person)
+
+
+# --- matching ------------------------------------------------------------------------------
+
+
+def resolve_weights(overrides: dict[Factor, float] | None) -> dict[Factor, float]:
+    configured = get_settings().match_weights
+    weights = {factor: float(configured[factor.value]) for factor in Factor}
+    if overrides:
+        weights |= overrides
+    return weights
+
+
+def _context(person: Person) -> explain.PersonContext:
+    coverage_date = person.move_in_date or today_jst()
+    return explain.PersonContext(
+        person=person,
+        anchors=places_read(person).anchors,
+        rent_ceiling_yen=rent_ceiling_of(person).yen,
+        coverage_date=coverage_date,
+        active_plan=[
+            entry
+            for entry in person.support_plan
+            if entry.until is None or entry.until >= coverage_date
+        ],
+    )
+
+
+def criteria_for(
+    person: Person,
+    context: explain.PersonContext,
+    *,
+    weights: dict[Factor, float],
+    relax: HardConstraint | None = None,
+    radius_factor: float | None = None,
+) -> MatchCriteria:
+    anchors: list[AnchorCriterion] = []
+    zones: list[ZoneCriterion] = []
+    polygons: list[str] = []
+    for place in person.places:
+        if place.role == PlaceRole.ANCHOR.value:
+            anchors.append(
+                AnchorCriterion(
+                    ewkt=ewkt(place.area),
+                    max_distance_m=float(place.radius_m or 0),
+                    required=place.required,
+                )
+            )
+        elif place.role == PlaceRole.PREFERRED_AREA.value:
+            polygons.append(ewkt(place.area))
+        else:
+            zones.append(
+                ZoneCriterion(
+                    ewkt=ewkt(place.area),
+                    radius_m=None if place.radius_m is None else float(place.radius_m),
+                )
+            )
+    return MatchCriteria(
+        home_municipality_code=person.home_municipality_code,
+        household_size=person.household_size,
+        categories=tuple(person.categories),
+        rent_ceiling_yen=context.rent_ceiling_yen,
+        move_in_date=person.move_in_date,
+        min_area_m2=None if person.min_area_m2 is None else Decimal(person.min_area_m2),
+        wheelchair=person.wheelchair,
+        no_stairs=person.no_stairs,
+        max_floor=person.max_floor,
+        required_facilities=tuple(person.required_facilities),
+        has_pets=person.has_pets,
+        smokes=person.smokes,
+        high_support_needs=person.high_support_needs,
+        preferred_municipality_codes=tuple(person.preferred_municipality_codes),
+        preferred_polygons=tuple(polygons),
+        anchors=tuple(anchors),
+        exclusion_zones=tuple(zones),
+        plan_covered=tuple(entry.risk_kind for entry in context.active_plan),
+        plan_open_ended=tuple(
+            sorted({entry.risk_kind for entry in context.active_plan if entry.until is None})
+        ),
+        weights=weights,
+        relax=relax,
+        radius_factor=radius_factor,
+        vacancy_ttl_days=get_settings().vacancy_ttl_days,
+    )
+
+
+def _top_constraint(counts: ExclusionCounts) -> HardConstraint | None:
+    ranked = sorted(
+        counts.excluded.items(), key=lambda item: (-item[1], list(HardConstraint).index(item[0]))
+    )
+    if not ranked or ranked[0][1] == 0:
+        return None
+    return ranked[0][0]
+
+
+def _log_query(
+    session: Session, principal: Principal, person: Person, counts: ExclusionCounts, relaxed: bool
+) -> None:
+    top = _top_constraint(counts)
+    MatchQueryRepository(session).add(
+        MatchQuery(
+            center_id=principal.organisation_id,
+            municipality_code=person.home_municipality_code,
+            candidate_count=counts.candidates,
+            excluded_by={name.value: count for name, count in counts.excluded.items()},
+            top_constraint=None if top is None else top.value,
+            relaxed=relaxed,
+        )
+    )
+
+
+def _candidates(
+    session: Session,
+    context: explain.PersonContext,
+    rows: Sequence[RankedRow],
+    weights: dict[Factor, float],
+    *,
+    first_rank: int = 1,
+) -> list[Candidate]:
+    repository = MatchRepository(session)
+    found = repository.vacancies_with_dwellings([row.vacancy_id for row in rows])
+    names = repository.organisation_names(
+        [vacancy.corporation_id for vacancy, _ in found.values()]
+        + [d.support_provider_id for _, d in found.values() if d.support_provider_id]
+        + [
+            entry.coverer_organisation_id
+            for entry in context.active_plan
+            if entry.coverer_organisation_id
+        ]
+    )
+    return [
+        explain.candidate(context, rank, row, *found[row.vacancy_id], weights=weights, names=names)
+        for rank, row in enumerate(rows, start=first_rank)
+    ]
+
+
+def match_person(
+    session: Session,
+    principal: Principal,
+    person_id: uuid.UUID,
+    *,
+    limit: int,
+    relax: HardConstraint | None,
+    radius_factor: float | None,
+    weights: dict[Factor, float] | None,
+) -> MatchResult:
+    if relax in NOT_RELAXABLE:
+        raise BadRequest(f"{relax} cannot be relaxed: it protects someone else.")
+    if radius_factor is not None and relax is not HardConstraint.ANCHOR_DISTANCE:
+        raise BadRequest("radius_factor goes with relax=anchor_distance.")
+    person = _own_person(session, principal, person_id)
+    _log_reads(session, principal, [person.id], ReadPurpose.MATCHES)
+    resolved = resolve_weights(weights)
+    context = _context(person)
+    criteria = criteria_for(
+        person, context, weights=resolved, relax=relax, radius_factor=radius_factor
+    )
+    outcome = MatchRepository(session).match(criteria, limit=limit)
+    counts, rows = outcome.counts, outcome.rows
+    _log_query(session, principal, person, counts, relaxed=relax is not None)
+    excluded = [
+        ExclusionCount(
+            constraint=name,
+            label_ja=HARD_CONSTRAINT_LABELS_JA[name],
+            excluded=count,
+            excluded_only_by_this=counts.excluded_only[name],
+            relaxed=name is relax,
+        )
+        for name, count in counts.excluded.items()
+    ]
+    excluded.sort(key=lambda item: (-item.excluded, list(HardConstraint).index(item.constraint)))
+    return MatchResult(
+        person_id=person.id,
+        rent_ceiling=rent_ceiling_of(person),
+        considered=counts.considered,
+        candidate_count=counts.candidates,
+        excluded_by=excluded,
+        relaxation=(
+            None
+            if relax is None
+            else Relaxation(
+                constraint=relax,
+                label_ja=HARD_CONSTRAINT_LABELS_JA[relax],
+                radius_factor=radius_factor,
+                opened_up=counts.candidates - counts.strict_candidates,
+            )
+        ),
+        weights=resolved,
+        candidates=_candidates(session, context, rows, resolved),
+    )
+
+
+# --- allocation ----------------------------------------------------------------------------
+
+
+def allocate(session: Session, principal: Principal, data: AllocationRequest) -> AllocationResult:
+    settings = get_settings()
+    if len(data.person_ids) > settings.allocation_max_persons:
+        raise UnprocessableEntity(
+            f"At most {settings.allocation_max_persons} persons per allocation."
+        )
+    found = {p.id: p for p in PersonRepository(session).get_many_with_details(data.person_ids)}
+    persons: list[Person] = []
+    for person_id in data.person_ids:
+        person = found.get(person_id)
+        if person is None or person.center_id != principal.organisation_id:
+            raise ResourceNotFound(f"No such person of your center: {person_id}.")
+        persons.append(person)
+    _log_reads(session, principal, [person.id for person in persons], ReadPurpose.ALLOCATION)
+    weights = resolve_weights(None)
+    # Each person's top n homes (n = number of persons) hold an optimal assignment: if a person
+    # were given a home outside them, one of their top n is free and scores at least as much.
+    per_person = len(persons)
+    repository = MatchRepository(session)
+    contexts: list[explain.PersonContext] = []
+    rows_by_person: list[list[RankedRow]] = []
+    counts_by_person: list[ExclusionCounts] = []
+    for person in persons:
+        context = _context(person)
+        criteria = criteria_for(person, context, weights=weights)
+        outcome = repository.match(criteria, limit=per_person)
+        counts, rows = outcome.counts, outcome.rows
+        _log_query(session, principal, person, counts, relaxed=False)
+        contexts.append(context)
+        rows_by_person.append(rows)
+        counts_by_person.append(counts)
+    scores = {
+        (index, row.vacancy_id): row.score
+        for index, rows in enumerate(rows_by_person)
+        for row in rows
+    }
+    assignment = optimal_assignment(scores, len(persons), data.objective)
+    assignments: list[Assignment] = []
+    unassigned: list[UnassignedPerson] = []
+    total = 0.0
+    for index, person in enumerate(persons):
+        vacancy_id = assignment.get(index)
+        if vacancy_id is not None:
+            rows = rows_by_person[index]
+            position = next(i for i, row in enumerate(rows) if row.vacancy_id == vacancy_id)
+            chosen = _candidates(
+                session,
+                contexts[index],
+                rows[position : position + 1],
+                weights,
+                first_rank=position + 1,
+            )[0]
+            total += rows[position].score
+            assignments.append(
+                Assignment(person_id=person.id, reference=person.reference, candidate=chosen)
+            )
+            continue
+        counts = counts_by_person[index]
+        top = _top_constraint(counts)
+        if counts.candidates == 0:
+            reason = UnassignedReason.NO_FEASIBLE_HOME
+            reason_ja = "条件をすべて満たす空室がありません"
+            if top is not None:
+                label = HARD_CONSTRAINT_LABELS_JA[top]
+                reason_ja += f"（最も多く除外した条件：{label} {counts.excluded[top]}件）"
+        else:
+            reason = UnassignedReason.HOMES_TAKEN
+            reason_ja = "条件を満たす空室はすべて、全体で最適な割当てにより他の方に提案されました"
+        unassigned.append(
+            UnassignedPerson(
+                person_id=person.id,
+                reference=person.reference,
+                reason=reason,
+                reason_ja=reason_ja,
+                candidate_count=counts.candidates,
+                top_constraint=top,
+                top_constraint_label_ja=None if top is None else HARD_CONSTRAINT_LABELS_JA[top],
+            )
+        )
+    return AllocationResult(
+        objective=data.objective,
+        total_score=round(total, 4),
+        assigned_count=len(assignments),
+        assignments=assignments,
+        unassigned=unassigned,
+    )

@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Identity, Index, String, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from housing_match.models.base import Base
+
+
+class PersonReadLogEntry(Base):
+    """One read of a person's data (seed 001/002: every read is logged). Append-only.
+
+    ``person_id`` has no foreign key on purpose: the log outlives a deleted profile.
+    """
+
+    __tablename__ = "person_reads"
+    __table_args__ = (Index("ix_person_reads_person_read_at", "person_id", "read_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    person_id: Mapped[uuid.UUID] = mapped_column()
+    organisation_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organisations.id", ondelete="RESTRICT"), index=True
+    )
+    api_key_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("api_keys.id", ondelete="RESTRICT")
+    )
+    read_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+    # What the read was for: person.read, person.list, person.update, person.matches, allocation.
+    purpose: Mapped[str] = mapped_column(String(32))
