@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from housing_match import __version__
+from housing_match.audit.endpoints import router as audit_router
 from housing_match.errors import PROBLEM_MEDIA_TYPE, Problem, install_problem_handlers
 from housing_match.history.endpoints import router as history_router
 from housing_match.matching.endpoints import allocations_router
@@ -67,6 +68,7 @@ def create_app() -> FastAPI:
     app.include_router(persons_router)
     app.include_router(allocations_router)
     app.include_router(history_router)
+    app.include_router(audit_router)
     _document_problems(app)
     return app
 

@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     rent_balance_radius_m: int = Field(default=1_500, ge=100)
     rent_balance_factor: float = Field(default=1.5, gt=1.0)
     rent_balance_min_comparables: int = Field(default=5, ge=1)
+    # Municipal audit: a live vacancy unconfirmed this long is stale well before it expires.
+    audit_stale_vacancy_days: int = Field(default=14, ge=1)
+    audit_few_candidates: int = Field(default=3, ge=1, description="Unmet demand: 'few' is ≤ this.")
+    # An export larger than this is refused rather than cut: a silently short audit misleads.
+    audit_export_max_rows: int = Field(default=20_000, ge=1)
 
     # Matching (issue 4): ranking weights (a request may override them), limits, 住宅扶助 default.
     match_weights: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_MATCH_WEIGHTS))

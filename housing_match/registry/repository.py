@@ -20,7 +20,8 @@ from sqlalchemy import (
     tuple_,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import InstrumentedAttribute, aliased
+from sqlalchemy.orm.util import AliasedClass
 
 from housing_match.models import Dwelling, StandardsProfile, Vacancy
 from housing_match.repository import RepositoryBase
@@ -33,6 +34,26 @@ def point_geography(longitude: float, latitude: float) -> ColumnElement[Any]:
 def vacancy_is_open(vacancy: type[Vacancy] = Vacancy) -> ColumnElement[bool]:
     """Open and not past its expiry, whether or not the expiry job has run."""
     return and_(vacancy.status == "open", vacancy.expires_at > func.now())
+
+
+def rent_per_m2(dwelling: type[Dwelling] | AliasedClass[Dwelling] = Dwelling) -> ColumnElement[Any]:
+    """Rent plus common fee per ㎡: the measure 近傍同種 compares."""
+    return (dwelling.rent_yen + dwelling.common_fee_yen) / dwelling.floor_area_m2
+
+
+def comparable_conditions(
+    comparable: type[Dwelling] | AliasedClass[Dwelling],
+    *,
+    kind: str | ColumnElement[str] | InstrumentedAttribute[str],
+    location: ColumnElement[Any] | InstrumentedAttribute[Any],
+    radius_m: float,
+) -> list[ColumnElement[bool]]:
+    """近傍同種: registered dwellings of the same kind within the radius of a location."""
+    return [
+        comparable.status == "registered",
+        comparable.kind == kind,
+        func.ST_DWithin(comparable.location, location, radius_m),
+    ]
 
 
 class StandardsProfileRepository(RepositoryBase[StandardsProfile]):
@@ -128,14 +149,16 @@ class DwellingRepository(RepositoryBase[Dwelling]):
         exclude_id: uuid.UUID | None,
     ) -> RentStats:
         """Median rent plus common fee per ㎡ of registered dwellings of the kind nearby."""
-        per_m2 = (Dwelling.rent_yen + Dwelling.common_fee_yen) / Dwelling.floor_area_m2
         statement = select(
             func.count(),
-            func.percentile_cont(0.5).within_group(per_m2),
+            func.percentile_cont(0.5).within_group(rent_per_m2()),
         ).where(
-            Dwelling.status == "registered",
-            Dwelling.kind == kind,
-            func.ST_DWithin(Dwelling.location, point_geography(longitude, latitude), radius_m),
+            *comparable_conditions(
+                Dwelling,
+                kind=kind,
+                location=point_geography(longitude, latitude),
+                radius_m=radius_m,
+            )
         )
         if exclude_id is not None:
             statement = statement.where(Dwelling.id != exclude_id)
@@ -236,12 +259,21 @@ class DwellingRepository(RepositoryBase[Dwelling]):
         return conditions
 
 
-def jurisdiction_condition(codes: Sequence[str]) -> ColumnElement[bool]:
+def jurisdiction_condition(
+    codes: Sequence[str],
+    *,
+    municipality_code: ColumnElement[str] | InstrumentedAttribute[str] = Dwelling.municipality_code,
+    prefecture_code: ColumnElement[str] | InstrumentedAttribute[str] = Dwelling.prefecture_code,
+) -> ColumnElement[bool]:
+    """The row's municipality lies in the jurisdiction (listed itself or by its prefecture).
+
+    Dwellings by default; another table holding a municipality code passes its columns.
+    """
     municipalities = [code for code in codes if len(code) == 6]
     prefectures = [code for code in codes if len(code) == 2]
     parts: list[ColumnElement[bool]] = []
     if municipalities:
-        parts.append(Dwelling.municipality_code.in_(municipalities))
+        parts.append(municipality_code.in_(municipalities))
     if prefectures:
-        parts.append(Dwelling.prefecture_code.in_(prefectures))
+        parts.append(prefecture_code.in_(prefectures))
     return or_(*parts) if parts else literal(False)

@@ -34,6 +34,7 @@ from housing_match.registry.mapping import (
 from housing_match.registry.repository import (
     DwellingFilters,
     DwellingRepository,
+    RentStats,
     StandardsProfileRepository,
 )
 from housing_match.registry.schemas import (
@@ -164,28 +165,39 @@ def rent_balance(
         radius_m=settings.rent_balance_radius_m,
         exclude_id=exclude_dwelling_id,
     )
-    per_m2 = (data.rent_yen + data.common_fee_yen) / float(data.floor_area_m2)
-    factor = settings.rent_balance_factor
-    radius = settings.rent_balance_radius_m
-    if (
-        stats.comparable_count < settings.rent_balance_min_comparables
-        or not stats.median_rent_per_m2
-    ):
+    return assess_rent_balance(
+        rent_per_m2(data.rent_yen, data.common_fee_yen, data.floor_area_m2),
+        stats,
+        radius_m=settings.rent_balance_radius_m,
+        factor=settings.rent_balance_factor,
+        min_comparables=settings.rent_balance_min_comparables,
+    )
+
+
+def rent_per_m2(rent_yen: int, common_fee_yen: int, floor_area_m2: Decimal) -> float:
+    return (rent_yen + common_fee_yen) / float(floor_area_m2)
+
+
+def assess_rent_balance(
+    per_m2: float, stats: RentStats, *, radius_m: int, factor: float, min_comparables: int
+) -> RentBalance:
+    """近傍同種 judged from the comparables' statistics (the audit passes its own thresholds)."""
+    if stats.comparable_count < min_comparables or not stats.median_rent_per_m2:
         return RentBalance(
             rent_per_m2_yen=round(per_m2, 1),
             comparable_count=stats.comparable_count,
-            radius_m=radius,
+            radius_m=radius_m,
             median_rent_per_m2_yen=None,
             ratio_to_median=None,
             factor=factor,
             out_of_balance=False,
             message_ja=(
-                f"半径{radius}m以内の比較対象が{stats.comparable_count}件しかないため、"
-                f"近傍同種との家賃均衡は判定できません（{settings.rent_balance_min_comparables}件以上必要）"
+                f"半径{radius_m}m以内の比較対象が{stats.comparable_count}件しかないため、"
+                f"近傍同種との家賃均衡は判定できません（{min_comparables}件以上必要）"
             ),
             message_en=(
-                f"Only {stats.comparable_count} comparable registered dwellings within {radius} m; "
-                f"rent balance needs at least {settings.rent_balance_min_comparables}."
+                f"Only {stats.comparable_count} comparable registered dwellings within "
+                f"{radius_m} m; rent balance needs at least {min_comparables}."
             ),
         )
     ratio = per_m2 / stats.median_rent_per_m2
@@ -194,7 +206,7 @@ def rent_balance(
     return RentBalance(
         rent_per_m2_yen=round(per_m2, 1),
         comparable_count=stats.comparable_count,
-        radius_m=radius,
+        radius_m=radius_m,
         median_rent_per_m2_yen=median,
         ratio_to_median=round(ratio, 3),
         factor=factor,
