@@ -16,6 +16,8 @@ from housing_match.matching.endpoints import allocations_router
 from housing_match.matching.endpoints import router as persons_router
 from housing_match.middleware import BodySizeLimitMiddleware
 from housing_match.organisations.endpoints import router as organisations_router
+from housing_match.referrals.endpoints import router as referrals_router
+from housing_match.referrals.endpoints import webhooks_router
 from housing_match.registry.bulk_endpoints import router as registry_bulk_router
 from housing_match.registry.endpoints import router as registry_router
 from housing_match.registry.endpoints import standards_router
@@ -67,6 +69,8 @@ def create_app() -> FastAPI:
     app.include_router(vacancies_router)
     app.include_router(persons_router)
     app.include_router(allocations_router)
+    app.include_router(referrals_router)
+    app.include_router(webhooks_router)
     app.include_router(history_router)
     app.include_router(audit_router)
     _document_problems(app)

@@ -29,6 +29,8 @@ org_app = typer.Typer(help="Organisations.", no_args_is_help=True)
 key_app = typer.Typer(help="API keys.", no_args_is_help=True)
 demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
 vacancies_app = typer.Typer(help="Vacancy housekeeping.", no_args_is_help=True)
+referrals_app = typer.Typer(help="Referral housekeeping: holds and stalls.", no_args_is_help=True)
+webhooks_app = typer.Typer(help="Webhook delivery.", no_args_is_help=True)
 import_app = typer.Typer(help="Bulk imports.", no_args_is_help=True)
 export_app = typer.Typer(help="Bulk exports.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -36,6 +38,8 @@ app.add_typer(org_app, name="org")
 app.add_typer(key_app, name="key")
 app.add_typer(demo_app, name="demo")
 app.add_typer(vacancies_app, name="vacancies")
+app.add_typer(referrals_app, name="referrals")
+app.add_typer(webhooks_app, name="webhooks")
 app.add_typer(import_app, name="import")
 app.add_typer(export_app, name="export")
 
@@ -163,6 +167,41 @@ def vacancies_expire() -> None:
         count = expire_vacancies(session, CLI_ACTOR)
     typer.echo(f"expired {count} vacancies", err=True)
     typer.echo(str(count))
+
+
+@referrals_app.command("expire-holds")
+def referrals_expire_holds() -> None:
+    """Release holds past their expiry and reopen their vacancies (reads already treat them so)."""
+    from housing_match.referrals.service import expire_holds
+
+    with cli_session() as session:
+        count = expire_holds(session, CLI_ACTOR)
+    typer.echo(f"released {count} expired holds", err=True)
+    typer.echo(str(count))
+
+
+@referrals_app.command("flag-stalled")
+def referrals_flag_stalled() -> None:
+    """Flag open referrals unchanged for referral_stall_days and notify their corporations."""
+    from housing_match.referrals.service import flag_stalled
+
+    with cli_session() as session:
+        count = flag_stalled(session, CLI_ACTOR)
+    typer.echo(f"flagged {count} stalled referrals", err=True)
+    typer.echo(str(count))
+
+
+@webhooks_app.command("run")
+def webhooks_run(
+    once: Annotated[
+        bool, typer.Option("--once", help="Deliver what is due now, then exit.")
+    ] = False,
+) -> None:
+    """Deliver webhook events from the outbox: signed, retried with backoff, until stopped."""
+    from housing_match.referrals.worker import run
+
+    report = run(once=once)
+    typer.echo(str(report), err=True)
 
 
 @import_app.command("dwellings")

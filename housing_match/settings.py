@@ -60,6 +60,20 @@ class Settings(BaseSettings):
         description="級地 for municipalities the data does not list; the lowest is the safe side.",
     )
 
+    # Referrals (issue 5): how long a referral holds its vacancy, when a quiet one has stalled.
+    referral_hold_hours: int = Field(default=72, ge=1, le=24 * 30)
+    referral_stall_days: int = Field(default=3, ge=1, le=90)
+    # Webhooks: delivery attempts with exponential backoff (base × 2^(attempt-1), capped).
+    webhook_max_attempts: int = Field(default=8, ge=1, le=50)
+    webhook_backoff_base_seconds: float = Field(default=30.0, ge=0.0)
+    webhook_backoff_max_seconds: float = Field(default=6 * 3600.0, ge=0.0)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0.0, le=60.0)
+    # A claimed delivery is due again after this if its worker died mid-call.
+    webhook_lease_seconds: int = Field(default=120, ge=1)
+    webhook_poll_seconds: float = Field(default=5.0, gt=0.0)
+    # Plain http to 127.0.0.1/localhost, for tests and local receivers; refused in production.
+    webhook_allow_http_loopback: bool = False
+
     @field_validator("match_weights")
     @classmethod
     def _known_match_weights(cls, value: dict[str, float]) -> dict[str, float]:
@@ -69,6 +83,12 @@ class Settings(BaseSettings):
         if any(weight < 0 for weight in value.values()):
             raise ValueError("ranking weights cannot be negative")
         return DEFAULT_MATCH_WEIGHTS | value
+
+    @model_validator(mode="after")
+    def _https_webhooks_in_production(self) -> Settings:
+        if self.environment is Environment.PRODUCTION and self.webhook_allow_http_loopback:
+            raise ValueError("HOUSING_MATCH_WEBHOOK_ALLOW_HTTP_LOOPBACK is for tests only")
+        return self
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

@@ -11,12 +11,17 @@ from housing_match.models.organisation import (
     Organisation,
     OrganisationKind,
 )
+from housing_match.models.outbox_event import OutboxEvent
 from housing_match.models.person import Person
 from housing_match.models.person_place import PersonPlace
 from housing_match.models.person_read_log import PersonReadLogEntry
+from housing_match.models.referral import Referral
+from housing_match.models.referral_event import ReferralEvent
 from housing_match.models.standards_profile import StandardsProfile
 from housing_match.models.support_plan_entry import COVERER_KINDS, SupportPlanEntry
 from housing_match.models.vacancy import Vacancy
+from housing_match.models.webhook_delivery import WebhookDelivery
+from housing_match.models.webhook_endpoint import WebhookEndpoint
 
 __all__ = [
     "COVERER_KINDS",
@@ -29,10 +34,15 @@ __all__ = [
     "MatchQuery",
     "Organisation",
     "OrganisationKind",
+    "OutboxEvent",
     "Person",
     "PersonPlace",
     "PersonReadLogEntry",
+    "Referral",
+    "ReferralEvent",
     "StandardsProfile",
     "SupportPlanEntry",
     "Vacancy",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

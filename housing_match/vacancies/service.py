@@ -13,6 +13,7 @@ from housing_match.errors import BadRequest, Conflict, ResourceNotFound
 from housing_match.history.service import record_change, snapshot
 from housing_match.models import Dwelling, Vacancy
 from housing_match.pagination import INVALID_CURSOR, decode_cursor, encode_cursor
+from housing_match.referrals.holds import refuse_if_held_by_referral
 from housing_match.registry.repository import DwellingFilters, DwellingRepository
 from housing_match.settings import get_settings
 from housing_match.vacancies.repository import VacancyRepository
@@ -141,6 +142,7 @@ def update_vacancy(
     if data.status is not None and data.status is not current:
         if data.status not in ALLOWED_TRANSITIONS[current]:
             raise Conflict(f"A vacancy cannot go from {current.value} to {data.status.value}.")
+        refuse_if_held_by_referral(session, vacancy.id)
         vacancy.status = data.status.value
         if data.status in (VacancyStatus.LET, VacancyStatus.WITHDRAWN):
             vacancy.closed_reason = data.reason

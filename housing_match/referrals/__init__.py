@@ -1,0 +1,1 @@
+"""Referrals (入居相談, issue 5): holds, transitions, snapshots, stalls and signed webhooks."""
