@@ -11,7 +11,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -188,26 +189,134 @@ def sniff_format(raw: bytes, filename: str | None = None) -> str:
     return "geojson" if head.startswith(b"{") else "csv"
 
 
-def read_csv(raw: bytes) -> tuple[int, Iterator[SourceRow]]:
+def read_csv(raw: bytes) -> tuple[int, CsvRows]:
     """The number of data rows and the rows themselves, with their header mapped to keys."""
     text = decode_text(raw)
+    ends = _record_ends(text)
+    if ends is None:
+        return _read_csv_irregular(text)
+    header_end = ends[0] if ends else len(text)
+    header = next(csv.reader(io.StringIO(text[:header_end], newline="")), None)
+    if header is None:
+        raise FileFormatError("The CSV file is empty; it needs a header row.")
+    keys = _header_keys(header)
+    # A last record without its line break still counts, as csv.reader counts it.
+    total = len(ends) - 1 + (1 if ends and ends[-1] < len(text) else 0) if ends else 0
+    return total, CsvRows(keys, text, ends)
+
+
+def _read_csv_irregular(text: str) -> tuple[int, CsvRows]:
     reader = csv.reader(io.StringIO(text, newline=""))
     header = next(reader, None)
     if header is None:
         raise FileFormatError("The CSV file is empty; it needs a header row.")
     keys = _header_keys(header)
     total = max(sum(1 for _ in csv.reader(io.StringIO(text, newline=""))) - 1, 0)
+    return total, CsvRows(keys, text, None, reader)
 
-    def rows() -> Iterator[SourceRow]:
-        for index, cells in enumerate(reader, start=2):
-            if not any(cell.strip() for cell in cells):
-                continue
-            values: dict[str, Any] = dict(zip(keys, cells, strict=False))
-            if len(cells) > len(keys):
-                values["__extra__"] = str(len(cells) - len(keys))
-            yield SourceRow(index, values)
 
-    return total, rows()
+# A line break ends a record unless it is inside a quoted field, and a quote opens a quoted
+# field only at the start of a field (elsewhere csv.reader keeps it as a character). Matching
+# quoted fields whole, possessively, skips their line breaks exactly as csv.reader does.
+# (The look-behind comes after the quote so that the pattern starts with a character class,
+# which lets the regex engine skip ahead to the next quote or line break.)
+_LINE_BREAK = re.compile("\n")
+_RECORD_TOKENS = re.compile(r'(\n)|"(?<![^,\r\n]")(?:[^"]|"")*+(")?')
+
+
+def _record_ends(text: str) -> list[int] | None:
+    """Offsets just past each record's line break, or None when only csv.reader can tell
+    (a bare CR as line break, a NUL, a quoted field left open at the end of the file)."""
+    if "\0" in text or text.count("\r") != text.count("\r\n"):
+        return None
+    if '"' not in text:
+        return [match.end() for match in _LINE_BREAK.finditer(text)]
+    ends: list[int] = []
+    for match in _RECORD_TOKENS.finditer(text):
+        kind = match.lastindex
+        if kind == 1:
+            ends.append(match.end())
+        elif kind is None:
+            return None
+    return ends
+
+
+class CsvRows(Iterator[SourceRow]):
+    """The data rows of a CSV file. Besides being iterated, a regular file can be cut into
+    chunks of whole records as text, so worker processes parse it rather than the caller."""
+
+    def __init__(
+        self,
+        keys: list[str],
+        text: str,
+        ends: list[int] | None,
+        reader: Iterator[list[str]] | None = None,
+    ) -> None:
+        self.keys = keys
+        self._text = text
+        self._ends = ends
+        self._reader = reader
+        self._rows: Iterator[SourceRow] | None = None
+
+    def __next__(self) -> SourceRow:
+        if self._rows is None:
+            self._rows = self._iterate()
+        return next(self._rows)
+
+    def _iterate(self) -> Iterator[SourceRow]:
+        if self._ends is None:
+            assert self._reader is not None  # noqa: S101  # set for every irregular file
+            yield from _source_rows(self.keys, 2, self._reader)
+            return
+        for number, chunk in self._chunks(self._ends, 1_000):
+            yield from source_rows(self.keys, number, chunk)
+
+    def text_chunks(self, size: int) -> Iterator[tuple[int, str]] | None:
+        """(number of the first row, text of up to ``size`` whole records), or None when the
+        file must be read record by record."""
+        if self._ends is None:
+            return None
+        return self._chunks(self._ends, size)
+
+    def _chunks(self, ends: list[int], size: int) -> Iterator[tuple[int, str]]:
+        # ends[0] closes the header; data record i runs from ends[i] to ends[i + 1].
+        text = self._text
+        first = 0
+        while first + size < len(ends):
+            yield 2 + first, text[ends[first] : ends[first + size]]
+            first += size
+        start = ends[first] if ends else len(text)
+        if start < len(text):
+            yield 2 + first, text[start:]
+
+
+def source_rows(keys: Sequence[str], first_number: int, text: str) -> list[SourceRow]:
+    """The rows of a chunk of whole CSV records; its first record is row ``first_number``."""
+    records: Iterable[list[str]]
+    if '"' in text:
+        records = csv.reader(io.StringIO(text, newline=""))
+    else:
+        # Without quotes a record is a line and a cell is what lies between commas; splitting
+        # is several times faster than csv.reader and gives the same cells.
+        lines = text.split("\n")
+        if lines[-1] == "":
+            lines.pop()
+        records = ((line[:-1] if line.endswith("\r") else line).split(",") for line in lines)
+    return list(_source_rows(keys, first_number, records))
+
+
+def _source_rows(
+    keys: Sequence[str], first_number: int, records: Iterable[list[str]]
+) -> Iterator[SourceRow]:
+    width = len(keys)
+    for number, cells in enumerate(records, start=first_number):
+        # An empty cell is an absent value to parse_row; leaving it out saves it a step.
+        values: dict[str, Any] = {key: cell for key, cell in zip(keys, cells, strict=False) if cell}
+        if not any(cell.strip() for cell in values.values()):
+            continue
+        if len(cells) > width:
+            values["__extra__"] = str(len(cells) - width)
+        yield SourceRow(number, values)
 
 
 def _header_keys(header: Sequence[str]) -> list[str]:
@@ -456,12 +565,21 @@ def parse_row(row: SourceRow) -> ParsedRow:
     failed: set[str] = set()
     accepted_raw: Any = None
     for key, value in values.items():
-        if key.startswith("__") or key in _IGNORED_ON_IMPORT:
+        fast = _FAST_PARSERS.get(key)
+        if fast is None:  # __error__, __extra__, export-only and ignored columns
+            continue
+        if value.__class__ is str:
+            text = value.strip()
+            if not text:
+                continue
+            result = fast(text)
+            if result is not _UNSURE:
+                parsed[key] = result
+                continue
+        elif value.__class__ is not list and _text(value) == "":
             continue
         if key == "accepted_categories":
             accepted_raw = value
-            continue
-        if value.__class__ is not list and _text(value) == "":
             continue
         try:
             parsed[key] = _PARSERS[key](value)
@@ -469,7 +587,10 @@ def parse_row(row: SourceRow) -> ParsedRow:
             errors.append(str(exc))
             failed.add(key)
     errors.extend(f"{key}: required" for key in sorted(REQUIRED_KEYS - parsed.keys() - failed))
-    accepted = _accepted_categories(accepted_raw, errors)
+    if "accepted_categories" in parsed:
+        accepted = parsed.pop("accepted_categories")
+    else:
+        accepted = _accepted_categories(accepted_raw, errors)
     if errors:
         return ParsedRow(row.number, registration_number, authority_slug, None, tuple(errors))
     try:
@@ -494,24 +615,7 @@ def _accepted_categories(value: Any, errors: list[str]) -> list[str] | None:
 
 
 def _nest(parsed: dict[str, Any], accepted: list[str] | None) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        key: value
-        for key, value in parsed.items()
-        if key not in _SHARED_KEYS
-        and not key.startswith("support_")
-        and key
-        not in {
-            "latitude",
-            "longitude",
-            "kitchen",
-            "toilet",
-            "storage",
-            "bath",
-            "required_risks",
-            "required_whole_tenancy_risks",
-            "shared_room_areas_m2",
-        }
-    }
+    body: dict[str, Any] = {key: value for key, value in parsed.items() if key in _TOP_LEVEL_KEYS}
     body["location"] = {"latitude": parsed["latitude"], "longitude": parsed["longitude"]}
     body["facilities"] = {key: parsed[key] for key in ("kitchen", "toilet", "storage", "bath")}
     body["accepted_categories"] = accepted
@@ -538,6 +642,148 @@ def _nest(parsed: dict[str, Any], accepted: list[str] | None) -> dict[str, Any]:
 _PARSERS["shared_room_areas_m2"] = lambda value: [
     _decimal("shared_room_areas_m2")(item) for item in _text_list(value)
 ]
+
+
+# Fast parsers for the usual cell: a plain string, already stripped and not empty. They give
+# the same value as _PARSERS or _UNSURE, and on _UNSURE the full parser decides (and words any
+# error), so errors and odd inputs behave exactly as before.
+_UNSURE: Any = object()
+_SIMPLE_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+_TOP_LEVEL_KEYS = frozenset(
+    key
+    for key in (*_PARSERS, "accepted_categories")
+    if key not in _SHARED_KEYS
+    and not key.startswith("support_")
+    and key
+    not in {
+        "latitude",
+        "longitude",
+        "kitchen",
+        "toilet",
+        "storage",
+        "bath",
+        "required_risks",
+        "required_whole_tenancy_risks",
+        "shared_room_areas_m2",
+    }
+)
+
+
+def _fast_plain(text: str) -> Any:
+    return text
+
+
+def _fast_word(words: Mapping[str, str]) -> Callable[[str], Any]:
+    def parse(text: str) -> Any:
+        return words.get(text) or words.get(text.lower()) or _UNSURE
+
+    return parse
+
+
+def _fast_words(words: Mapping[str, str]) -> Callable[[str], Any]:
+    def parse(text: str) -> Any:
+        found: list[str] = []
+        for item in text.split(LIST_SEPARATOR):
+            item = item.strip()
+            if item:
+                word = words.get(item) or words.get(item.lower())
+                if word is None:
+                    return _UNSURE
+                found.append(word)
+        return found
+
+    return parse
+
+
+def _fast_boolean(text: str) -> Any:
+    word = text.lower()
+    if word in _TRUE:
+        return True
+    if word in _FALSE:
+        return False
+    return _UNSURE
+
+
+def _fast_integer(text: str) -> Any:
+    return int(text) if text.isascii() and text.isdigit() else _UNSURE
+
+
+def _fast_decimal(text: str) -> Any:
+    return Decimal(text) if _SIMPLE_NUMBER.fullmatch(text) else _UNSURE
+
+
+def _fast_float(text: str) -> Any:
+    # float() of a plain decimal numeral is the same double as float(Decimal(numeral)).
+    return float(text) if _SIMPLE_NUMBER.fullmatch(text) else _UNSURE
+
+
+def _fast_decimals(text: str) -> Any:
+    areas: list[Decimal] = []
+    for item in text.split(LIST_SEPARATOR):
+        item = item.strip()
+        if item:
+            if not _SIMPLE_NUMBER.fullmatch(item):
+                return _UNSURE
+            areas.append(Decimal(item))
+    return areas
+
+
+def _fast_texts(text: str) -> Any:
+    return [item.strip() for item in text.split(LIST_SEPARATOR) if item.strip()]
+
+
+def _fast_accepted(text: str) -> Any:
+    if text.lower() in _ALL_WORDS:
+        return None
+    return _fast_words(_CATEGORY_WORDS)(text)
+
+
+_FAST_PARSERS: dict[str, Callable[[str], Any]] = {
+    "registration_number": _fast_plain,
+    "registration_class": _fast_word(_CLASS_WORDS),
+    "exclusive_target_categories": _fast_words(_CATEGORY_WORDS),
+    "kind": _fast_word(_KIND_WORDS),
+    "address": _fast_plain,
+    "municipality_code": _fast_plain,
+    "latitude": _fast_float,
+    "longitude": _fast_float,
+    "floor_area_m2": _fast_decimal,
+    "floor": _fast_integer,
+    "floors_total": _fast_integer,
+    "has_elevator": _fast_boolean,
+    "step_free_entrance": _fast_boolean,
+    "wheelchair_accessible": _fast_boolean,
+    "kitchen": _fast_word(_FACILITY_WORDS),
+    "toilet": _fast_word(_FACILITY_WORDS),
+    "storage": _fast_word(_FACILITY_WORDS),
+    "bath": _fast_word(_FACILITY_WORDS),
+    "construction_started_on": _fast_plain,
+    "is_existing_building": _fast_boolean,
+    "seismic_evidence": _fast_word(_SEISMIC_WORDS),
+    "rent_yen": _fast_integer,
+    "common_fee_yen": _fast_integer,
+    "deposit_yen": _fast_integer,
+    "key_money_yen": _fast_integer,
+    "accepted_categories": _fast_accepted,
+    "required_risks": _fast_words(_RISK_WORDS),
+    "required_whole_tenancy_risks": _fast_words(_RISK_WORDS),
+    "pets_allowed": _fast_boolean,
+    "smoking_allowed": _fast_boolean,
+    "shared_capacity": _fast_integer,
+    "shared_room_areas_m2": _fast_decimals,
+    "shared_toilets": _fast_integer,
+    "shared_washbasins": _fast_integer,
+    "shared_baths": _fast_integer,
+    "shared_living_room": _fast_boolean,
+    "shared_dining_room": _fast_boolean,
+    "shared_kitchen": _fast_boolean,
+    "shared_laundry": _fast_boolean,
+    "support_certifying_code": _fast_plain,
+    "support_daily_safety_check": _fast_boolean,
+    "support_monthly_visit": _fast_boolean,
+    "support_connections": _fast_texts,
+    "notes": _fast_plain,
+}
 
 
 def _validation_messages(exc: ValidationError) -> tuple[str, ...]:

@@ -1,18 +1,19 @@
 """Set-based SQL of the bulk import: COPY for new dwellings, one UPDATE for changed ones.
 
 Row by row, 100,000 dwellings would take minutes; through COPY they take seconds, inside the
-caller's transaction, so a failure leaves nothing half-written.
+caller's transaction, so a failure leaves nothing half-written. Rows arrive as lines of COPY
+text already rendered by the workers (``bulk_prepare``), in ``NEW_ROW_COLUMNS`` order.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, cast
 
 import psycopg
-from psycopg.types.json import Jsonb
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
@@ -31,10 +32,8 @@ NEW_ROW_COLUMNS: tuple[str, ...] = (
     "standards_checked_at",
     *CONTENT_COLUMNS,
 )
-UPDATE_ROW_COLUMNS: tuple[str, ...] = ("id", *CONTENT_COLUMNS)
 # A re-imported row whose content is the same is "unchanged": nothing written, no history.
 _COMPARED = tuple(c for c in CONTENT_COLUMNS if c != "standards_violations")
-_JSON_COLUMNS = frozenset({"shared_house", "standards_violations"})
 
 
 @dataclass(frozen=True)
@@ -80,45 +79,64 @@ class BulkDwellingRepository:
             if (row.authority_id, row.registration_number) in wanted
         }
 
+    def of_authority(self, authority_id: uuid.UUID) -> dict[str, ExistingDwelling]:
+        """Every dwelling an authority has registered or been applied to, by registration
+        number: one query up front instead of one per chunk, so a single COPY can stay open
+        for the whole file."""
+        rows = self.session.execute(
+            select(
+                Dwelling.id, Dwelling.registration_number, Dwelling.applicant_id, Dwelling.status
+            ).where(Dwelling.authority_id == authority_id)
+        ).all()
+        return {
+            row.registration_number: ExistingDwelling(row.id, row.applicant_id, row.status)
+            for row in rows
+        }
+
     def _driver(self) -> psycopg.Connection[Any]:
         # COPY needs psycopg itself; it runs on the session's connection and transaction.
         return cast(
             "psycopg.Connection[Any]", self.session.connection().connection.driver_connection
         )
 
-    def _copy(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-        json_positions = [i for i, column in enumerate(columns) if column in _JSON_COLUMNS]
+    @contextmanager
+    def copying_new(self) -> Iterator[psycopg.Copy]:
+        """A COPY into ``dwellings`` (``NEW_ROW_COLUMNS``) to write line blocks into; nothing
+        else may use the connection until it closes."""
+        with self._copy("dwellings") as copy:
+            yield copy
+
+    @contextmanager
+    def _copy(self, table: str) -> Iterator[psycopg.Copy]:
         with (
             self._driver().cursor() as cursor,
-            cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
+            cursor.copy(f"COPY {table} ({', '.join(NEW_ROW_COLUMNS)}) FROM STDIN") as copy,
         ):
-            for row in rows:
-                values = list(row)
-                for position in json_positions:
-                    if values[position] is not None:
-                        values[position] = Jsonb(values[position])
-                copy.write_row(values)
+            yield copy
 
-    def insert_new(self, rows: Iterable[Sequence[Any]]) -> None:
-        """COPY new dwellings straight into the table (rows in ``NEW_ROW_COLUMNS`` order)."""
-        self._copy("dwellings", NEW_ROW_COLUMNS, rows)
+    def insert_new(self, lines: Sequence[bytes]) -> None:
+        """COPY new dwellings straight into the table."""
+        if lines:
+            with self._copy("dwellings") as copy:
+                copy.write(b"".join(lines))
 
     def update_changed(
-        self, rows: Sequence[Sequence[Any]], actor: Actor, *, action: str
+        self, lines: Sequence[bytes], actor: Actor, *, action: str
     ) -> set[uuid.UUID]:
         """Update the dwellings whose content differs; a history row for each with before and
         after. Returns the ids actually changed."""
-        if not rows:
+        if not lines:
             return set()
         self.session.execute(text("DROP TABLE IF EXISTS pg_temp.dwelling_import"))
-        selected = ", ".join(f"d.{column}" for column in UPDATE_ROW_COLUMNS)
+        selected = ", ".join(f"d.{column}" for column in NEW_ROW_COLUMNS)
         self.session.execute(
             text(
                 "CREATE TEMPORARY TABLE dwelling_import ON COMMIT DROP AS "  # noqa: S608  # constant names
                 f"SELECT {selected} FROM dwellings AS d WITH NO DATA"
             )
         )
-        self._copy("dwelling_import", UPDATE_ROW_COLUMNS, rows)
+        with self._copy("dwelling_import") as copy:
+            copy.write(b"".join(lines))
         assignments = ", ".join(f"{column} = i.{column}" for column in CONTENT_COLUMNS)
         current = ", ".join(f"old.{column}" for column in _COMPARED)
         incoming = ", ".join(f"i.{column}" for column in _COMPARED)

@@ -21,13 +21,15 @@ from __future__ import annotations
 import multiprocessing
 import os
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
+import psycopg
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -37,12 +39,14 @@ from housing_match.history.service import record_change
 from housing_match.models import Organisation, OrganisationKind
 from housing_match.organisations.repository import OrganisationRepository
 from housing_match.registry import bulk_format
-from housing_match.registry.bulk_format import SourceRow
+from housing_match.registry.bulk_format import CsvRows, SourceRow
 from housing_match.registry.bulk_prepare import (
+    ID_WIDTH,
     Authority,
     PrepareContext,
-    PreparedRow,
+    PreparedChunk,
     prepare_rows,
+    prepare_text,
 )
 from housing_match.registry.bulk_repository import BulkDwellingRepository, ExistingDwelling
 from housing_match.registry.mapping import dwelling_input
@@ -58,6 +62,9 @@ Progress = Callable[[int], None]
 REPORTED_ROWS_MAX = 10_000
 # Below this, starting worker processes costs more than it saves.
 POOL_THRESHOLD_ROWS = 5_000
+# From this size a municipality's import reads its existing register once and streams every
+# chunk into one open COPY, so the database never waits for a lookup between chunks.
+STREAM_THRESHOLD_ROWS = 5_000
 CHUNK_ROWS = 2_000
 
 
@@ -135,16 +142,20 @@ def import_dwellings(
         raise NotPermitted("Imports are for municipalities and support corporations.")
     if workers is None:
         workers = (os.cpu_count() or 1) if total_rows >= POOL_THRESHOLD_ROWS else 1
-    writer = _ImportWriter(session, importer)
+    stream = importer.kind is OrganisationKind.MUNICIPALITY and total_rows >= STREAM_THRESHOLD_ROWS
+    context = _context(session, importer)
+    writer = _ImportWriter(
+        session, importer, tuple(m.id for m in context.municipalities), stream=stream
+    )
     savepoint = session.begin_nested() if dry_run else None
     try:
-        with _prepared_chunks(_context(session, importer), rows, workers) as chunks:
+        with writer, _prepared_chunks(context, rows, workers) as chunks:
             for chunk in chunks:
                 writer.write(chunk)
                 if progress is not None:
                     progress(len(chunk))
         report = writer.finish(total_rows=total_rows, dry_run=dry_run)
-    except IntegrityError as exc:
+    except (IntegrityError, psycopg.errors.IntegrityError) as exc:
         raise Conflict(
             "Another change to the same dwellings landed during the import; nothing was "
             "written. Run the import again."
@@ -157,6 +168,7 @@ def import_dwellings(
 
 def _context(session: Session, importer: Importer) -> PrepareContext:
     municipalities = OrganisationRepository(session).list(kind=OrganisationKind.MUNICIPALITY.value)
+    registering = importer.kind is OrganisationKind.MUNICIPALITY
     return PrepareContext(
         importer_id=importer.organisation_id,
         importer_kind=importer.kind,
@@ -166,21 +178,41 @@ def _context(session: Session, importer: Importer) -> PrepareContext:
         ),
         profiles=tuple(rule_profiles(StandardsProfileRepository(session).all())),
         as_of=today(),
+        status=(DwellingStatus.REGISTERED.value if registering else DwellingStatus.APPLIED.value),
+        registered_on=today() if registering else None,
+        checked_at=datetime.now(UTC),
     )
 
 
 @contextmanager
 def _prepared_chunks(
     context: PrepareContext, rows: Iterator[SourceRow], workers: int
-) -> Iterator[Iterator[list[PreparedRow]]]:
-    chunks = _chunked(rows, CHUNK_ROWS)
-    prepare = partial(prepare_rows, context)
+) -> Iterator[Iterator[PreparedChunk]]:
+    texts = rows.text_chunks(CHUNK_ROWS) if isinstance(rows, CsvRows) else None
+    if isinstance(rows, CsvRows) and texts is not None:
+        # Workers get raw CSV text and parse it themselves: parsing in this process would
+        # cost as much as the rest of its work together.
+        yield from _mapped(partial(prepare_text, context, rows.keys), texts, workers)
+    else:
+        chunks = _chunked(rows, CHUNK_ROWS)
+        yield from _mapped(partial(prepare_rows, context), chunks, workers)
+
+
+def _mapped(
+    prepare: Callable[[Any], PreparedChunk], chunks: Iterator[Any], workers: int
+) -> Iterator[Iterator[PreparedChunk]]:
     if workers <= 1:
         yield (prepare(chunk) for chunk in chunks)
         return
-    # Spawned, not forked: the parent may be a threaded server holding locks.
-    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+    with _POOL_CONTEXT.Pool(workers) as pool:
         yield pool.imap(prepare, chunks)
+
+
+# Not plain fork: the parent may be a threaded server holding locks. A fork server is started
+# once per process with the preparing code imported, and forks each import's workers from it;
+# spawning imports all that afresh in every worker of every import (about a second each).
+_POOL_CONTEXT = multiprocessing.get_context("forkserver")
+_POOL_CONTEXT.set_forkserver_preload(["__main__", "housing_match.registry.bulk_prepare"])
 
 
 def _chunked(rows: Iterator[SourceRow], size: int) -> Iterator[list[SourceRow]]:
@@ -194,90 +226,139 @@ def _chunked(rows: Iterator[SourceRow], size: int) -> Iterator[list[SourceRow]]:
         yield chunk
 
 
-class _ImportWriter:
-    """Takes prepared chunks in file order: rejects, inserts at once, collects updates."""
+# What the writer keeps of a row until the report: (outcome, registration number, dwelling id
+# as text, reasons). Small tuples; RowOutcome objects are made only for the reported rows.
+_Outcome = tuple[str, str | None, str | None, list[str]]
 
-    def __init__(self, session: Session, importer: Importer) -> None:
+
+class _ImportWriter:
+    """Takes prepared chunks in file order: rejects, inserts at once, collects updates.
+
+    Streaming (a municipality's large file), the existing register is read once and all new
+    rows go through one COPY that stays open until the last chunk; otherwise each chunk looks
+    its rows up and is copied on its own (a corporation's rows may go to any authority).
+    """
+
+    def __init__(
+        self,
+        session: Session,
+        importer: Importer,
+        authority_ids: tuple[uuid.UUID, ...],
+        *,
+        stream: bool,
+    ) -> None:
         self.session = session
         self.importer = importer
+        self.authority_ids = authority_ids  # PreparedChunk.authorities index these
+        self.registering = importer.kind is OrganisationKind.MUNICIPALITY
         self.repository = BulkDwellingRepository(session)
-        self.outcomes: dict[int, RowOutcome] = {}
-        self.seen: dict[tuple[uuid.UUID, str], int] = {}
-        self.updates: list[tuple[int, uuid.UUID, tuple[Any, ...], list[str]]] = []
-        self.inserted: list[uuid.UUID] = []
-        registering = importer.kind is OrganisationKind.MUNICIPALITY
-        self.status = (
-            DwellingStatus.REGISTERED.value if registering else DwellingStatus.APPLIED.value
-        )
-        self.registered_on = today() if registering else None
-        self.checked_at = datetime.now(UTC)
+        self.stream = stream
+        self.outcomes: dict[int, _Outcome] = {}
+        self.seen: dict[tuple[int, str], int] = {}
+        # (row number, dwelling id, registration number, COPY line with that id, reasons)
+        self.updates: list[tuple[int, uuid.UUID, str, bytes, list[str]]] = []
+        self.inserted: list[str] = []
+        self._own: dict[str, ExistingDwelling] | None = None
+        self._exits = ExitStack()
+        self._copy: psycopg.Copy | None = None
 
-    def _reject(self, row: PreparedRow, reasons: list[str]) -> None:
-        self.outcomes[row.number] = RowOutcome(
-            row.number, row.registration_number, "rejected", reasons=reasons
-        )
+    def __enter__(self) -> _ImportWriter:
+        if self.stream:
+            self._own = self.repository.of_authority(self.importer.organisation_id)
+            self._copy = self._exits.enter_context(self.repository.copying_new())
+        return self
 
-    def write(self, chunk: list[PreparedRow]) -> None:
-        valid: list[tuple[PreparedRow, tuple[uuid.UUID, str], tuple[Any, ...]]] = []
-        for row in chunk:
-            if row.values is None or row.authority_id is None or row.registration_number is None:
-                self._reject(row, list(row.errors))
+    def __exit__(self, *exc: Any) -> None:
+        # On an error the open COPY is abandoned (CopyFail), never completed.
+        self._exits.__exit__(*exc)
+        self._copy = None
+
+    def _existing(self, keys: list[tuple[int, str]]) -> dict[tuple[int, str], ExistingDwelling]:
+        if self._own is not None:
+            own = self._own
+            return {key: own[key[1]] for key in keys if key[1] in own}
+        ids = self.authority_ids
+        found = self.repository.existing([(ids[a], number) for a, number in keys])
+        index = {authority_id: i for i, authority_id in enumerate(ids)}
+        return {(index[a], number): dwelling for (a, number), dwelling in found.items()}
+
+    def write(self, chunk: PreparedChunk) -> None:
+        outcomes = self.outcomes
+        seen = self.seen
+        valid: list[tuple[int, tuple[int, str], bytes, tuple[dict[str, Any], ...]]] = []
+        for number, registration_number, authority, errors, violations, line in zip(
+            chunk.numbers,
+            chunk.registration_numbers,
+            chunk.authorities,
+            chunk.errors,
+            chunk.violations,
+            chunk.lines,
+            strict=True,
+        ):
+            if line is None or registration_number is None:
+                outcomes[number] = ("rejected", registration_number, None, list(errors))
                 continue
-            key = (row.authority_id, row.registration_number)
-            if key in self.seen:
-                first = self.seen[key]
-                self._reject(row, [f"registration_number: the same number is on row {first}"])
+            key = (authority, registration_number)
+            first = seen.get(key)
+            if first is not None:
+                reason = f"registration_number: the same number is on row {first}"
+                outcomes[number] = ("rejected", registration_number, None, [reason])
                 continue
-            self.seen[key] = row.number
-            if self.importer.kind is OrganisationKind.MUNICIPALITY and not row.compliant:
-                self._reject(row, [f"{v['rule_id']}: {v['message_en']}" for v in row.violations])
+            seen[key] = number
+            if violations and self.registering:
+                reasons = [f"{v['rule_id']}: {v['message_en']}" for v in violations]
+                outcomes[number] = ("rejected", registration_number, None, reasons)
                 continue
-            valid.append((row, key, row.values))
-        existing = self.repository.existing([key for _, key, _ in valid])
-        new_rows: list[tuple[Any, ...]] = []
-        for row, key, values in valid:
+            valid.append((number, key, line, violations))
+        existing = self._existing([key for _, key, _, _ in valid])
+        new_lines: list[bytes] = []
+        for number, key, line, violations in valid:
+            registration_number = key[1]
+            reasons = [v["message_en"] for v in violations]
             found = existing.get(key)
-            problem = _update_problem(self.importer, row, found)
-            if problem is not None:
-                self._reject(row, [problem])
-                continue
-            reasons = [] if row.compliant else [v["message_en"] for v in row.violations]
             if found is None:
-                dwelling_id = uuid.uuid4()
-                new_rows.append(
-                    (
-                        dwelling_id,
-                        key[0],
-                        self.importer.organisation_id,
-                        self.status,
-                        self.registered_on,
-                        self.checked_at,
-                        *values,
-                    )
-                )
+                new_lines.append(line)
+                dwelling_id = line[:ID_WIDTH].decode()
                 self.inserted.append(dwelling_id)
-                self.outcomes[row.number] = RowOutcome(
-                    row.number, row.registration_number, "accepted", dwelling_id, reasons
-                )
-            else:
-                self.updates.append((row.number, found.id, values, reasons))
-        self.repository.insert_new(new_rows)
+                outcomes[number] = ("accepted", registration_number, dwelling_id, reasons)
+                continue
+            problem = _update_problem(self.importer, registration_number, violations, found)
+            if problem is not None:
+                outcomes[number] = ("rejected", registration_number, None, [problem])
+                continue
+            # The same rendered row, under the stored dwelling's id.
+            line = str(found.id).encode() + line[ID_WIDTH:]
+            self.updates.append((number, found.id, registration_number, line, reasons))
+        if self._copy is not None:
+            self._copy.write(b"".join(new_lines))
+        else:
+            self.repository.insert_new(new_lines)
 
     def finish(self, *, total_rows: int, dry_run: bool) -> ImportReport:
+        # The COPY must be complete (and its rows checked) before the UPDATE reads the table.
+        self.__exit__(None, None, None)
         changed = self.repository.update_changed(
-            [(dwelling_id, *values) for _, dwelling_id, values, _ in self.updates],
+            [line for _, _, _, line, _ in self.updates],
             self.importer.actor,
             action="dwelling.import_updated",
         )
-        for number, dwelling_id, values, reasons in self.updates:
+        for number, dwelling_id, registration_number, _, reasons in self.updates:
             outcome = "updated" if dwelling_id in changed else "unchanged"
-            self.outcomes[number] = RowOutcome(number, values[0], outcome, dwelling_id, reasons)
+            self.outcomes[number] = (outcome, registration_number, str(dwelling_id), reasons)
         report = ImportReport(total_rows=total_rows, dry_run=dry_run)
+        counts = Counter(outcome for outcome, _, _, _ in self.outcomes.values())
+        report.accepted = counts["accepted"]
+        report.updated = counts["updated"]
+        report.unchanged = counts["unchanged"]
+        report.rejected = counts["rejected"]
         for number in sorted(self.outcomes):
-            row_outcome = self.outcomes[number]
-            report.count(row_outcome)
-            if row_outcome.outcome == "rejected" or len(report.rows) < REPORTED_ROWS_MAX:
-                report.rows.append(row_outcome)
+            kept = self.outcomes[number]
+            if kept[0] == "rejected" or len(report.rows) < REPORTED_ROWS_MAX:
+                report.rows.append(
+                    RowOutcome(
+                        number, kept[1], kept[0], uuid.UUID(kept[2]) if kept[2] else None, kept[3]
+                    )
+                )
         if report.accepted or report.updated:
             # New dwellings are recorded once per import (their state is the row itself until
             # a later change records its own before); each update has its own before/after.
@@ -294,27 +375,28 @@ class _ImportWriter:
                     "updated": report.updated,
                     "unchanged": report.unchanged,
                     "rejected": report.rejected,
-                    "inserted_dwelling_ids": [str(i) for i in self.inserted],
+                    "inserted_dwelling_ids": self.inserted,
                 },
             )
         return report
 
 
 def _update_problem(
-    importer: Importer, row: PreparedRow, found: ExistingDwelling | None
+    importer: Importer,
+    registration_number: str,
+    violations: tuple[dict[str, Any], ...],
+    found: ExistingDwelling,
 ) -> str | None:
-    if found is None:
-        return None
     if found.status not in {DwellingStatus.APPLIED.value, DwellingStatus.REGISTERED.value}:
         return (
-            f"registration_number: dwelling {row.registration_number!r} is {found.status}; "
+            f"registration_number: dwelling {registration_number!r} is {found.status}; "
             "file a new application instead"
         )
     if importer.kind is OrganisationKind.SUPPORT_CORPORATION:
         if found.applicant_id != importer.organisation_id:
             return "registration_number: this number belongs to another applicant's dwelling"
-        if found.status == DwellingStatus.REGISTERED.value and not row.compliant:
-            broken = "; ".join(v["message_en"] for v in row.violations)
+        if found.status == DwellingStatus.REGISTERED.value and violations:
+            broken = "; ".join(v["message_en"] for v in violations)
             return f"the change would break the standards of a registered dwelling: {broken}"
     return None
 

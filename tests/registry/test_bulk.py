@@ -17,8 +17,10 @@ from typer.testing import CliRunner
 from housing_match import db
 from housing_match.cli import app as cli_app
 from housing_match.models import Dwelling, HistoryEntry, Organisation, OrganisationKind
-from housing_match.registry import bulk_service
+from housing_match.registry import bulk_format, bulk_service
 from housing_match.registry.bulk_format import COLUMNS
+from housing_match.registry.bulk_prepare import CONTENT_COLUMNS
+from housing_match.registry.mapping import dwelling_values, geo_point
 from tests.conftest import MakeOrganisation, OrgFixture
 from tests.registry.factories import OSAKA_CITY, OSAKA_STATION, SAKAI_CITY
 
@@ -440,3 +442,125 @@ def test_cli_import_shows_progress_reports_and_exports(
     assert unknown.exit_code == 1
     assert "nobody" in unknown.stderr
     assert "Traceback" not in unknown.output
+
+
+def _import(
+    session: Session, organisation_id: Any, body: bytes, *, workers: int = 1
+) -> bulk_service.ImportReport:
+    organisation = session.get(Organisation, organisation_id)
+    assert organisation is not None
+    total, source = bulk_service.read_source(body, filename="register.csv")
+    return bulk_service.import_dwellings(
+        session,
+        bulk_service.Importer.from_organisation(organisation),
+        source,
+        total_rows=total,
+        workers=workers,
+    )
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["per-chunk", "one-copy"])
+def test_stored_rows_are_what_the_single_dwelling_mapping_stores(
+    municipality: OrgFixture,
+    session: Session,
+    monkeypatch: pytest.MonkeyPatch,
+    stream: bool,
+) -> None:
+    # Rows go to the database as COPY text rendered by the workers; whatever the characters,
+    # what lands must be exactly what mapping.dwelling_values says, on either write path.
+    monkeypatch.setattr(bulk_service, "STREAM_THRESHOLD_ROWS", 0 if stream else 10**9)
+    monkeypatch.setattr(bulk_service, "CHUNK_ROWS", 2)
+    rows = [
+        flat("T-1", address="大阪市北区\t梅田 \\1-1", notes='角部屋, "南向き"\n2行目\\N'),
+        flat(
+            "T-2",
+            registration_class="専用住宅",
+            exclusive_target_categories="高齢者;矯正施設退所者",
+            accepted_categories="高齢者;矯正施設退所者",
+            required_risks="",
+            required_whole_tenancy_risks="",
+        ),
+        flat(
+            "T-3",
+            kind="共同居住型",
+            floor_area_m2="55.5",
+            kitchen="共用",
+            toilet="共用",
+            bath="共用",
+            shared_capacity=3,
+            shared_room_areas_m2="9;9.5;10",
+            shared_toilets=1,
+            shared_washbasins=1,
+            shared_baths=1,
+            shared_living_room="はい",
+            shared_dining_room="はい",
+            shared_kitchen="はい",
+            shared_laundry="はい",
+            support_certifying_code=OSAKA_CITY,
+            support_daily_safety_check="はい",
+            support_connections='包括,支援;"福祉"事務所\\;{x}',
+        ),
+    ]
+    body = csv_bytes(rows)
+    report = _import(session, municipality.id, body)
+    assert (report.accepted, report.rejected) == (3, 0), report.rows
+    source = bulk_service.read_source(body, filename="register.csv")[1]
+    for row, expected in zip(report.rows, source, strict=True):
+        data = bulk_format.parse_row(expected).data
+        assert data is not None
+        stored = session.get(Dwelling, row.dwelling_id)
+        assert stored is not None
+        values = dwelling_values(data)
+        for column in CONTENT_COLUMNS:
+            if column == "location":
+                assert geo_point(stored.location) == data.location
+            elif column in values:
+                assert getattr(stored, column) == values[column], column
+        assert stored.applicant_id == municipality.id
+        assert stored.status == "registered"
+
+    again = _import(session, municipality.id, body)
+    assert (again.accepted, again.unchanged, again.updated) == (0, 3, 0)
+    changed = csv_bytes([rows[0], {**rows[1], "rent_yen": 1}, rows[2], rows[2]])
+    last = _import(session, municipality.id, changed)
+    assert (last.unchanged, last.updated, last.rejected) == (2, 1, 1)
+    assert "row 4" in last.rows[-1].reasons[0]
+
+
+def test_csv_line_breaks_inside_cells_and_bare_carriage_returns(
+    municipality: OrgFixture, session: Session
+) -> None:
+    rows = [flat("R-1", notes="一行目\r\n二行目"), flat("R-2", rent_yen="x"), flat("R-3")]
+    crlf = csv_bytes(rows)
+    report = _import(session, municipality.id, crlf)
+    assert (report.total_rows, report.accepted, report.rejected) == (3, 2, 1)
+    assert [row.row for row in report.rows] == [2, 3, 4]
+    # Old Mac line breaks: only csv.reader can cut such a file into records.
+    bare_cr = csv_bytes([flat("R-4"), flat("R-5", kitchen="?")]).replace(b"\r\n", b"\r")
+    report = _import(session, municipality.id, bare_cr, workers=2)
+    assert (report.total_rows, report.accepted, report.rejected) == (2, 1, 1)
+    assert report.rows[1].reasons[0].startswith("kitchen")
+
+
+def test_a_crash_while_streaming_into_one_copy_leaves_nothing_written(
+    municipality: OrgFixture, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bulk_service, "STREAM_THRESHOLD_ROWS", 0)
+    monkeypatch.setattr(bulk_service, "CHUNK_ROWS", 2)
+    real_write = bulk_service._ImportWriter.write
+    chunks = 0
+
+    def crash_on_third_chunk(self: Any, chunk: Any) -> None:
+        nonlocal chunks
+        chunks += 1
+        if chunks == 3:
+            raise RuntimeError("worker killed")
+        real_write(self, chunk)
+
+    monkeypatch.setattr(bulk_service._ImportWriter, "write", crash_on_third_chunk)
+    savepoint = session.begin_nested()
+    with pytest.raises(RuntimeError, match="worker killed"):
+        _import(session, municipality.id, csv_bytes([flat(f"Y-{i}") for i in range(7)]))
+    savepoint.rollback()
+    assert chunks == 3
+    assert session.scalar(select(func.count()).select_from(Dwelling)) == 0
