@@ -328,5 +328,42 @@ def serve(
     uvicorn.run("housing_match.app:app", host=host, port=port, workers=workers)
 
 
+@app.command("loadtest")
+def loadtest(
+    seconds: Annotated[float, typer.Option(min=1, help="How long the clients run.")] = 60,
+    clients: Annotated[int, typer.Option(min=1, help="Concurrent HTTP clients.")] = 32,
+    dwellings: Annotated[int, typer.Option(min=50, help="Size of the demo registry.")] = 3000,
+    persons: Annotated[
+        int | None, typer.Option(help="Persons to match and refer (default: 8 per client).")
+    ] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, help="uvicorn worker processes (one per core).")
+    ] = 2,
+    output: Annotated[Path | None, typer.Option(help="Write the figures as JSON here.")] = None,
+) -> None:
+    """Load-test the API on loopback in its own database (<app database>_load, rebuilt), then
+    reconcile every write with the database; exits 1 on any error or mismatch."""
+    import json
+
+    from housing_match.loadtest import load_database_url, run_loadtest, summary
+    from housing_match.settings import get_settings
+
+    report = run_loadtest(
+        load_database_url(get_settings().database_url),
+        seconds=seconds,
+        clients=clients,
+        dwellings=dwellings,
+        persons=persons if persons is not None else 8 * clients,
+        workers=workers,
+        progress=lambda message: typer.echo(message, err=True),
+    )
+    typer.echo(summary(report))
+    if output is not None:
+        output.write_text(json.dumps(report.as_json(), indent=2, ensure_ascii=False) + "\n")
+        typer.echo(f"wrote {output}", err=True)
+    if not report.passed:
+        raise typer.Exit(code=1)
+
+
 def main() -> None:
     app()

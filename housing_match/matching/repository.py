@@ -357,7 +357,8 @@ class MatchSql:
     def loosened(self) -> ColumnElement[bool] | None:
         """The relaxed version of the relaxed constraint: None when it is simply dropped."""
         if self.c.relax is HardConstraint.ANCHOR_DISTANCE and self.c.radius_factor:
-            return self.checks(relaxed=True)[HardConstraint.ANCHOR_DISTANCE]
+            # A person without required anchors has no distance to loosen: nothing is added.
+            return self.checks(relaxed=True).get(HardConstraint.ANCHOR_DISTANCE)
         return None
 
     def admitted(self) -> ColumnElement[bool]:

@@ -1,0 +1,87 @@
+"""The API under test: uvicorn in its own process on a free loopback port.
+
+A separate process, so the clients' event loop and the server do not share one GIL and the
+figures are the server's, as a deployment would see them.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+STARTUP_TIMEOUT_S = 60.0
+
+
+@dataclass(frozen=True)
+class Server:
+    base_url: str
+    log_path: Path
+
+    def log_tail(self, lines: int = 200) -> str:
+        try:
+            text = self.log_path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextmanager
+def serve(database_url: str, *, workers: int = 1) -> Iterator[Server]:
+    """Starts uvicorn against ``database_url``; stops it (and only it) on exit."""
+    port = free_port()
+    environment = dict(os.environ, HOUSING_MATCH_DATABASE_URL=database_url)
+    with tempfile.NamedTemporaryFile(
+        "wb", prefix="housing-match-load-", suffix=".log", delete=False
+    ) as log:
+        log_path = Path(log.name)
+        command = [
+            sys.executable, "-m", "uvicorn", "housing_match.app:app",
+            "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+            "--no-access-log", "--log-level", "warning",
+        ]  # fmt: skip
+        process = subprocess.Popen(  # noqa: S603  # our own interpreter and module
+            command, env=environment, stdout=log, stderr=subprocess.STDOUT
+        )
+    server = Server(base_url=f"http://127.0.0.1:{port}", log_path=log_path)
+    try:
+        _wait_healthy(server, process)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+        log_path.unlink(missing_ok=True)
+
+
+def _wait_healthy(server: Server, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"uvicorn exited with {process.returncode}:\n{server.log_tail()}")
+        try:
+            if httpx.get(f"{server.base_url}/health", timeout=2.0).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"uvicorn did not become healthy in {STARTUP_TIMEOUT_S:.0f} s")
