@@ -315,6 +315,60 @@ def openapi(
         typer.echo(f"wrote {output}", err=True)
 
 
+@app.command("bench")
+def bench(
+    dwellings: Annotated[int, typer.Option(help="Size of the synthetic national registry.")] = (
+        1_000_000
+    ),
+    output: Annotated[Path, typer.Option(help="Write the JSON report here.")] = Path("bench.json"),
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            help="The bench's own database (dropped and rebuilt); default: <app>_bench_national."
+        ),
+    ] = None,
+    persons: Annotated[int, typer.Option(help="Persons whose matches are timed.")] = 200,
+    allocation_persons: Annotated[int, typer.Option(help="Persons in the allocation.")] = 200,
+    rps_seconds: Annotated[float, typer.Option(help="Length of the HTTP phase.")] = 20.0,
+    concurrency: Annotated[int, typer.Option(help="Concurrent HTTP clients.")] = 24,
+    server_workers: Annotated[int, typer.Option(help="uvicorn worker processes.")] = 2,
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic data.")] = 7,
+) -> None:
+    """Build a synthetic national registry in its own database and time import, matching,
+    allocation and HTTP throughput; write the figures as JSON."""
+    import json
+
+    from housing_match.bench.run import BenchOptions, run_bench
+
+    options = BenchOptions(
+        dwellings=dwellings,
+        database_url=database_url,
+        persons=persons,
+        allocation_persons=allocation_persons,
+        rps_seconds=rps_seconds,
+        concurrency=concurrency,
+        server_workers=server_workers,
+        seed=seed,
+    )
+    command = f"housing-match bench --dwellings {dwellings} --output {output}"
+    defaults = BenchOptions()
+    for name in ("persons", "allocation_persons", "rps_seconds", "concurrency", "server_workers",
+                 "seed"):  # fmt: skip
+        if getattr(options, name) != getattr(defaults, name):
+            command += f" --{name.replace('_', '-')} {getattr(options, name)}"
+    if database_url is not None:
+        command += " --database-url <given>"
+    try:
+        report = run_bench(
+            options, command=command, progress=lambda message: typer.echo(message, err=True)
+        )
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    output.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
+    typer.echo(f"wrote {output}", err=True)
+
+
 @app.command("serve")
 def serve(
     host: Annotated[str, typer.Option()] = "127.0.0.1",

@@ -1,0 +1,270 @@
+"""The timings: a match through the service, its SQL floor, an allocation, and HTTP throughput."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from sqlalchemy import Select, func, select, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from housing_match.auth import Principal
+from housing_match.matching import service
+from housing_match.matching.repository import MatchCriteria, MatchSql, PersonRepository
+from housing_match.matching.schemas import AllocationObjective, AllocationRequest
+from housing_match.models import MatchListing
+from housing_match.settings import get_settings
+
+MATCH_LIMIT = 20
+# What MatchRepository._planner_settings sets for every match; the floor runs under the same.
+PLANNER_SETTINGS = text(
+    "SELECT set_config('jit', 'off', true), "
+    "set_config('max_parallel_workers_per_gather', '0', true), "
+    "set_config('plan_cache_mode', 'force_custom_plan', true)"
+)
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    """Nearest-rank percentile: an observed value, never an interpolation between two."""
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(fraction * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+def summary_ms(seconds: Sequence[float]) -> dict[str, float]:
+    ms = [s * 1000 for s in seconds]
+    return {
+        "p50": round(statistics.median(ms), 2),
+        "p95": round(percentile(ms, 0.95), 2),
+        "p99": round(percentile(ms, 0.99), 2),
+        "max": round(max(ms), 2),
+    }
+
+
+def time_matches(
+    make_session: sessionmaker[Session], principal: Principal, person_ids: Sequence[uuid.UUID]
+) -> list[float]:
+    """Server time of one match: ``match_person`` in its own session (= one request's
+    transaction), timed around the service call; the commit of its logs is not timed."""
+    timings: list[float] = []
+    for person_id in person_ids:
+        with make_session() as session:
+            started = time.perf_counter()
+            service.match_person(
+                session,
+                principal,
+                person_id,
+                limit=MATCH_LIMIT,
+                relax=None,
+                radius_factor=None,
+                weights=None,
+            )
+            timings.append(time.perf_counter() - started)
+            session.commit()
+    return timings
+
+
+def floor_statement(criteria: MatchCriteria) -> Select[*tuple[Any, ...]]:
+    """The least SQL any match must run: the same search area (municipality and GiST index
+    scans), the same hard-constraint predicates and the anchor distances, built from the same
+    ``MatchSql`` pieces as ``match_statement``, over the same ``match_listings``.
+
+    Left out, because they are what the matcher adds on top: the per-constraint exclusion
+    counts (every check evaluated on every considered home, not only until one fails), the
+    factor values and weighted score, the ordering and limit, fetching the vacancies and
+    dwellings of the top rows, the explanations, and the read and query logs. Aggregating to
+    one row keeps result transfer out of the floor too.
+    """
+    sql = MatchSql(criteria)
+    distances = sql.anchor_distances()
+    return (
+        select(func.count(), *(func.min(distance) for distance in distances))
+        .select_from(MatchListing)
+        .where(*sql.universe(relaxed=False), sql.admitted())
+    )
+
+
+def floor_criteria(
+    make_session: sessionmaker[Session], person_ids: Sequence[uuid.UUID]
+) -> list[MatchCriteria]:
+    with make_session() as session:
+        persons = {p.id: p for p in PersonRepository(session).get_many_with_details(person_ids)}
+        weights = service.resolve_weights(None)
+        # The service's own context and criteria, so the floor asks exactly what the match asks.
+        return [
+            service.criteria_for(
+                persons[person_id], service._context(persons[person_id]), weights=weights
+            )
+            for person_id in person_ids
+        ]
+
+
+def time_floor(
+    make_session: sessionmaker[Session], criteria: Sequence[MatchCriteria]
+) -> list[float]:
+    timings: list[float] = []
+    for one in criteria:
+        statement = floor_statement(one)
+        with make_session() as session:
+            session.execute(PLANNER_SETTINGS)
+            started = time.perf_counter()
+            session.execute(statement).one()
+            timings.append(time.perf_counter() - started)
+            session.rollback()
+    return timings
+
+
+@contextlib.contextmanager
+def allocation_cap(persons: int) -> Iterator[int]:
+    """Raise ``allocation_max_persons`` (HOUSING_MATCH_ALLOCATION_MAX_PERSONS, default 100) for
+    one call when the bench allocates more persons at once: the cap bounds a request, and the
+    bench measures what one allocation of that many costs. Yields the cap in force."""
+    settings = get_settings()
+    previous = settings.allocation_max_persons
+    settings.allocation_max_persons = max(previous, persons)
+    try:
+        yield settings.allocation_max_persons
+    finally:
+        settings.allocation_max_persons = previous
+
+
+@dataclass(frozen=True)
+class AllocationTiming:
+    seconds: float
+    assigned: int
+    persons: int
+    cap: int
+
+
+def time_allocation(
+    make_session: sessionmaker[Session], principal: Principal, person_ids: Sequence[uuid.UUID]
+) -> AllocationTiming:
+    request = AllocationRequest(
+        person_ids=list(person_ids), objective=AllocationObjective.TOTAL_SCORE
+    )
+    with allocation_cap(len(person_ids)) as cap, make_session() as session:
+        started = time.perf_counter()
+        result = service.allocate(session, principal, request)
+        seconds = time.perf_counter() - started
+        session.commit()
+    return AllocationTiming(seconds, result.assigned_count, len(person_ids), cap)
+
+
+# --- HTTP ----------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextlib.contextmanager
+def served(database_url: str, *, workers: int, startup_timeout: float = 90.0) -> Iterator[str]:
+    """uvicorn in a subprocess on a free loopback port, on the bench database; its base URL."""
+    port = free_port()
+    env = os.environ | {"HOUSING_MATCH_DATABASE_URL": database_url}
+    command = [
+        sys.executable, "-m", "uvicorn", "housing_match.app:app", "--host", "127.0.0.1",
+        "--port", str(port), "--workers", str(workers), "--log-level", "warning",
+        "--no-access-log",
+    ]  # fmt: skip
+    base_url = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603  # our own interpreter and module
+        try:
+            deadline = time.monotonic() + startup_timeout
+            while True:
+                if process.poll() is not None:
+                    log.seek(0)
+                    raise RuntimeError(f"uvicorn exited: {log.read().decode(errors='replace')}")
+                try:
+                    if httpx.get(f"{base_url}/health", timeout=2.0).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError("uvicorn did not become healthy in time")
+                time.sleep(0.2)
+            yield base_url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    requests: int
+    errors: int
+    seconds: float
+    latency_ms: dict[str, float]
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+
+async def _load(
+    base_url: str, key: str, person_ids: Sequence[uuid.UUID], concurrency: int, seconds: float
+) -> LoadResult:
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(
+        base_url=base_url,
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=60.0,
+        limits=limits,
+    ) as client:
+        paths = [f"/v1/persons/{person_id}/matches?limit={MATCH_LIMIT}" for person_id in person_ids]
+        # Every connection opened and every server worker warm before the clock starts.
+        await asyncio.gather(*(client.get(paths[i % len(paths)]) for i in range(concurrency)))
+        latencies: list[float] = []
+        errors = 0
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+
+        async def client_loop(first: int) -> None:
+            nonlocal errors
+            index = first
+            while loop.time() < deadline:
+                started = time.perf_counter()
+                response = await client.get(paths[index % len(paths)])
+                if response.status_code == 200:
+                    latencies.append(time.perf_counter() - started)
+                else:
+                    errors += 1
+                index += concurrency
+
+        started = time.perf_counter()
+        await asyncio.gather(*(client_loop(i) for i in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    return LoadResult(len(latencies), errors, elapsed, summary_ms(latencies) if latencies else {})
+
+
+def match_throughput(
+    database_url: str,
+    key: str,
+    person_ids: Sequence[uuid.UUID],
+    *,
+    concurrency: int,
+    seconds: float,
+    workers: int,
+) -> LoadResult:
+    with served(database_url, workers=workers) as base_url:
+        return asyncio.run(_load(base_url, key, person_ids, concurrency, seconds))

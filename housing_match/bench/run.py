@@ -1,0 +1,256 @@
+"""The whole bench, in its own database: build the registry, create persons, measure, report."""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, func, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from housing_match.auth import CLI_ACTOR, Principal
+from housing_match.bench import measure, persons, synthetic
+from housing_match.dbadmin import ensure_database, migrate
+from housing_match.matching import service
+from housing_match.matching.schemas import PersonCreate
+from housing_match.models import MatchListing, OrganisationKind
+from housing_match.organisations.schemas import OrganisationCreate
+from housing_match.organisations.service import create_api_key, create_organisation
+from housing_match.settings import get_settings
+
+Progress = Callable[[str], None]
+ALLOCATION_PREFECTURE = "27"  # 大阪府: the designated cities 大阪市 and 堺市 and five more
+WARM_UP_MATCHES = 50
+TARGETS = {
+    "import_rows_per_s": ("min", 20_000),
+    "match_p95_ms": ("max", 50),
+    "match_p50_over_floor": ("max", 3),
+    "allocation_s": ("max", 2),
+    "match_rps": ("min", 100),
+}
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    dwellings: int = 1_000_000
+    database_url: str | None = None
+    persons: int = 200
+    allocation_persons: int = 200
+    rps_seconds: float = 20.0
+    concurrency: int = 24
+    server_workers: int = 2
+    seed: int = 7
+
+
+def bench_database_url(explicit: str | None) -> str:
+    """The bench's own database: never the app's, whose data it would drop."""
+    app_url = make_url(get_settings().database_url)
+    if explicit is None:
+        url = app_url.set(database=f"{app_url.database}_bench_national")
+    else:
+        url = make_url(explicit)
+    same_server = (url.host, url.port) == (app_url.host, app_url.port)
+    if same_server and url.database == app_url.database:
+        raise ValueError("the bench drops its database: give it one other than the app's")
+    return url.render_as_string(hide_password=False)
+
+
+def recreate_database(url: str) -> None:
+    parsed = make_url(url)
+    maintenance = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with maintenance.connect() as connection:
+        quoted = connection.dialect.identifier_preparer.quote(str(parsed.database))
+        connection.execute(text(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)"))
+    maintenance.dispose()
+    ensure_database(url)
+    migrate(url)
+
+
+def _create_persons(
+    make_session: sessionmaker[Session], principal: Principal, profiles: list[PersonCreate]
+) -> list[uuid.UUID]:
+    with make_session() as session:
+        ids = [service.create_person(session, principal, profile).id for profile in profiles]
+        session.commit()
+    return ids
+
+
+def _check_targets(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    checked = {}
+    for key, (kind, limit) in TARGETS.items():
+        value = report.get(key)
+        met = value is not None and (value >= limit if kind == "min" else value <= limit)
+        checked[key] = {"target": f"{'≥' if kind == 'min' else '≤'} {limit}", "met": met}
+    return checked
+
+
+def run_bench(options: BenchOptions, *, command: str, progress: Progress) -> dict[str, Any]:
+    url = bench_database_url(options.database_url)
+    progress(f"bench database {make_url(url).database}: dropping, creating, migrating")
+    recreate_database(url)
+    engine = create_engine(url, pool_size=5, connect_args={"application_name": "hm-bench"})
+    make_session = sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
+    try:
+        return _run(options, url, engine, make_session, command=command, progress=progress)
+    finally:
+        engine.dispose()
+
+
+def _run(
+    options: BenchOptions,
+    url: str,
+    engine: Engine,
+    make_session: sessionmaker[Session],
+    *,
+    command: str,
+    progress: Progress,
+) -> dict[str, Any]:
+    started = time.perf_counter()
+    load_at_start = os.getloadavg()
+    totals = synthetic.load_registry(
+        make_session, options.dwellings, seed=options.seed, progress=progress
+    )
+    with make_session() as session:
+        corporations = synthetic.create_corporations(session)
+        vacancy_started = time.perf_counter()
+        posted = synthetic.post_vacancies(
+            session, [c.id for c in corporations], ttl_days=get_settings().vacancy_ttl_days
+        )
+        session.commit()
+    progress(f"posted {posted:,} open vacancies in {time.perf_counter() - vacancy_started:.1f} s")
+    # A live database has statistics (autovacuum); a freshly loaded one gets them now.
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("VACUUM ANALYZE match_listings"))
+        connection.execute(text("ANALYZE dwellings"))
+        connection.execute(text("ANALYZE vacancies"))
+    with make_session() as session:
+        listings = session.scalar(select(func.count()).select_from(MatchListing)) or 0
+        allocation_listings = (
+            session.scalar(
+                select(func.count())
+                .select_from(MatchListing)
+                .where(MatchListing.municipality_code.like(f"{ALLOCATION_PREFECTURE}%"))
+            )
+            or 0
+        )
+        center = create_organisation(
+            session,
+            CLI_ACTOR,
+            OrganisationCreate(
+                kind=OrganisationKind.CENTER,
+                slug="bench-center",
+                name="地域生活定着支援センター（ベンチ）",
+            ),
+        )
+        api_key, secret = create_api_key(session, CLI_ACTOR, center, label="bench")
+        session.commit()
+    principal = Principal(
+        organisation_id=center.id,
+        organisation_slug=center.slug,
+        kind=OrganisationKind.CENTER,
+        api_key_id=api_key.id,
+    )
+    match_ids = _create_persons(
+        make_session, principal, persons.match_profiles(options.persons, options.seed)
+    )
+    allocation_ids = _create_persons(
+        make_session,
+        principal,
+        persons.allocation_profiles(
+            options.allocation_persons, options.seed, ALLOCATION_PREFECTURE
+        ),
+    )
+    # Other persons first, untimed: the server's connections, caches and compiled statements
+    # warm as in one that has been serving, without the timed persons' own statements cached.
+    warm_up_ids = _create_persons(
+        make_session,
+        principal,
+        persons.match_profiles(WARM_UP_MATCHES, options.seed, prefix="BENCH-W"),
+    )
+    progress(f"{len(match_ids)} + {len(allocation_ids)} persons; warming up")
+    measure.time_matches(make_session, principal, warm_up_ids)
+    match_seconds = measure.time_matches(make_session, principal, match_ids)
+    match = measure.summary_ms(match_seconds)
+    progress(f"match: {match}")
+    floor = measure.summary_ms(
+        measure.time_floor(make_session, measure.floor_criteria(make_session, match_ids))
+    )
+    progress(f"floor: {floor}")
+    allocation = measure.time_allocation(make_session, principal, allocation_ids)
+    progress(f"allocation: {allocation}")
+    progress(
+        f"HTTP: {options.concurrency} clients for {options.rps_seconds:g} s, "
+        f"{options.server_workers} uvicorn workers"
+    )
+    load = measure.match_throughput(
+        url,
+        secret,
+        match_ids,
+        concurrency=options.concurrency,
+        seconds=options.rps_seconds,
+        workers=options.server_workers,
+    )
+    progress(f"HTTP: {load.rps:.1f} requests/s, {load.errors} errors, latency {load.latency_ms}")
+    report: dict[str, Any] = {
+        "dwellings": options.dwellings,
+        "import_rows_per_s": round(totals.rows / totals.seconds) if totals.seconds else None,
+        "match_p50_ms": match["p50"],
+        "match_p95_ms": match["p95"],
+        "match_p99_ms": match["p99"],
+        "match_floor_p50_ms": floor["p50"],
+        "match_p50_over_floor": round(match["p50"] / floor["p50"], 2) if floor["p50"] else None,
+        "allocation_s": round(allocation.seconds, 3),
+        "match_rps": round(load.rps, 1),
+        "details": {
+            "import": {
+                "files": totals.files,
+                "rows": totals.rows,
+                "accepted": totals.accepted,
+                "rejected": totals.rejected,
+                "rejected_examples": totals.rejected_examples,
+                "seconds": round(totals.seconds, 2),
+                "generation_seconds": round(totals.generation_seconds, 2),
+            },
+            "open_vacancies": posted,
+            "match_listings": listings,
+            "match": match | {"persons": len(match_ids), "limit": measure.MATCH_LIMIT},
+            "floor": floor,
+            "allocation": {
+                "persons": allocation.persons,
+                "prefecture": ALLOCATION_PREFECTURE,
+                "open_vacancies_in_prefecture": allocation_listings,
+                "assigned": allocation.assigned,
+                "allocation_max_persons_for_the_call": allocation.cap,
+            },
+            "http": {
+                "requests": load.requests,
+                "errors": load.errors,
+                "seconds": round(load.seconds, 2),
+                "concurrency": options.concurrency,
+                "server_workers": options.server_workers,
+                "latency_ms": load.latency_ms,
+            },
+            "total_seconds": round(time.perf_counter() - started, 1),
+        },
+        "machine": {
+            "cpu_count": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            # The machine is shared: other work running during the bench shows here.
+            "loadavg_1_5_15_at_start": [round(x, 2) for x in load_at_start],
+            "loadavg_1_5_15_at_end": [round(x, 2) for x in os.getloadavg()],
+        },
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": command,
+    }
+    with make_session() as session:
+        report["machine"]["postgresql"] = session.scalar(text("SHOW server_version"))
+    report["targets"] = _check_targets(report)
+    return report

@@ -1,0 +1,91 @@
+"""``housing-match bench`` end to end at a tiny size, in a throwaway database.
+
+Not a timed test: the figures depend on the machine; this checks the bench runs every phase
+and reports every key.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from typer.testing import CliRunner
+
+from housing_match.bench.run import bench_database_url
+from housing_match.bench.synthetic import CITIES, city_counts
+from housing_match.cli import app
+from housing_match.jurisdiction import jurisdiction_code_error
+from housing_match.settings import get_settings
+from housing_match.testing import database_url_for_tests
+
+REPORT_KEYS = {
+    "dwellings",
+    "import_rows_per_s",
+    "match_p50_ms",
+    "match_p95_ms",
+    "match_p99_ms",
+    "match_floor_p50_ms",
+    "allocation_s",
+    "match_rps",
+    "machine",
+    "date",
+    "command",
+    "targets",
+}
+
+
+@pytest.fixture
+def throwaway_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    worker = getattr(request.config, "workerinput", {}).get("workerid")
+    base = make_url(database_url_for_tests(worker))
+    url = base.set(database=f"{base.database}_bench").render_as_string(hide_password=False)
+    yield url
+    maintenance = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with maintenance.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{base.database}_bench" WITH (FORCE)'))
+    maintenance.dispose()
+
+
+def test_cities_have_real_codes_and_shares_sum_exactly() -> None:
+    assert len(CITIES) >= 50
+    assert all(jurisdiction_code_error(city.code) is None for city in CITIES)
+    assert len({city.code for city in CITIES}) == len(CITIES)
+    counts = city_counts(1_000_000)
+    assert sum(counts.values()) == 1_000_000
+    assert counts["141003"] > counts["252018"]  # 横浜市 far above 大津市
+
+
+def test_never_the_app_database() -> None:
+    with pytest.raises(ValueError, match="other than the app's"):
+        bench_database_url(get_settings().database_url)
+    assert bench_database_url(None).endswith("_bench_national")
+
+
+def test_bench_end_to_end(throwaway_url: str, tmp_path: Path) -> None:
+    output = tmp_path / "bench.json"
+    result = CliRunner().invoke(
+        app,
+        [
+            "bench", "--dwellings", "300", "--output", str(output),
+            "--database-url", throwaway_url, "--persons", "5", "--allocation-persons", "5",
+            "--rps-seconds", "1", "--concurrency", "4", "--server-workers", "1",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    report = json.loads(output.read_text(encoding="utf-8"))
+    assert set(report) >= REPORT_KEYS
+    assert report["dwellings"] == 300
+    details = report["details"]
+    assert details["import"]["accepted"] == 300
+    assert details["import"]["rejected"] == 0
+    assert details["open_vacancies"] == details["match_listings"] > 0
+    assert details["match"]["persons"] == 5
+    assert details["allocation"]["persons"] == 5
+    assert details["http"]["errors"] == 0
+    assert report["match_rps"] > 0
+    assert report["machine"]["cpu_count"] >= 1
+    assert report["command"].startswith("housing-match bench --dwellings 300")
