@@ -9,16 +9,19 @@ BOM, and re-import unchanged: export → edit in Excel → import is the intende
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from pydantic import ValidationError
 
+from housing_match.jurisdiction import jurisdiction_code_error
 from housing_match.registry.schemas import (
     REGISTRATION_CLASS_LABELS_JA,
     DwellingInput,
@@ -292,31 +295,39 @@ class CsvRows(Iterator[SourceRow]):
 
 def source_rows(keys: Sequence[str], first_number: int, text: str) -> list[SourceRow]:
     """The rows of a chunk of whole CSV records; its first record is row ``first_number``."""
-    records: Iterable[list[str]]
+    return list(_source_rows(keys, first_number, cell_records(text)))
+
+
+def cell_records(text: str) -> Iterable[list[str]]:
+    """The cells of each record of a chunk of whole CSV records, blank records included."""
     if '"' in text:
-        records = csv.reader(io.StringIO(text, newline=""))
-    else:
-        # Without quotes a record is a line and a cell is what lies between commas; splitting
-        # is several times faster than csv.reader and gives the same cells.
-        lines = text.split("\n")
-        if lines[-1] == "":
-            lines.pop()
-        records = ((line[:-1] if line.endswith("\r") else line).split(",") for line in lines)
-    return list(_source_rows(keys, first_number, records))
+        return csv.reader(io.StringIO(text, newline=""))
+    # Without quotes a record is a line and a cell is what lies between commas; splitting is
+    # several times faster than csv.reader and gives the same cells.
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return ((line[:-1] if line.endswith("\r") else line).split(",") for line in lines)
 
 
 def _source_rows(
     keys: Sequence[str], first_number: int, records: Iterable[list[str]]
 ) -> Iterator[SourceRow]:
-    width = len(keys)
     for number, cells in enumerate(records, start=first_number):
-        # An empty cell is an absent value to parse_row; leaving it out saves it a step.
-        values: dict[str, Any] = {key: cell for key, cell in zip(keys, cells, strict=False) if cell}
-        if not any(cell.strip() for cell in values.values()):
-            continue
-        if len(cells) > width:
-            values["__extra__"] = str(len(cells) - width)
-        yield SourceRow(number, values)
+        row = source_row(keys, number, cells)
+        if row is not None:
+            yield row
+
+
+def source_row(keys: Sequence[str], number: int, cells: list[str]) -> SourceRow | None:
+    """The row of one CSV record, or None for a blank record (skipped, as Excel leaves them)."""
+    # An empty cell is an absent value to parse_row; leaving it out saves it a step.
+    values: dict[str, Any] = {key: cell for key, cell in zip(keys, cells, strict=False) if cell}
+    if not any(cell.strip() for cell in values.values()):
+        return None
+    if len(cells) > len(keys):
+        values["__extra__"] = str(len(cells) - len(keys))
+    return SourceRow(number, values)
 
 
 def _header_keys(header: Sequence[str]) -> list[str]:
@@ -784,6 +795,249 @@ _FAST_PARSERS: dict[str, Callable[[str], Any]] = {
     "support_connections": _fast_texts,
     "notes": _fast_plain,
 }
+
+
+# --- the plain path: ordinary rows without pydantic ------------------------------------------
+# Validating a row through DwellingInput costs a worker as much as the rest of the row's work.
+# Most records of a register are plainly valid, so for a CSV record whose every cell the fast
+# parsers read, plain_values checks the model's constraints itself and gives what
+# ``mapping.dwelling_values`` would give for the model. Whatever it is not sure of (a cell
+# left to the full parsers, a value at or beyond a limit, a missing or inconsistent field)
+# gives None and the row takes the pydantic path, so every error message stays pydantic's.
+# tests/registry/test_bulk_fast_path.py keeps the two paths equal, limit by limit.
+
+
+@dataclass(frozen=True)
+class RowPlan:
+    """What each cell of a CSV record is, worked out once per header rather than per row."""
+
+    keys: tuple[str, ...]
+    # (cell index, key, fast parser), in cell order.
+    fields: tuple[tuple[int, str, Callable[[str], Any]], ...]
+    authority_index: int | None
+
+
+def row_plan(keys: Sequence[str]) -> RowPlan:
+    return RowPlan(
+        tuple(keys),
+        tuple((i, key, _FAST_PARSERS[key]) for i, key in enumerate(keys) if key in _FAST_PARSERS),
+        keys.index("registering_authority") if "registering_authority" in keys else None,
+    )
+
+
+def plain_cells(plan: RowPlan, cells: Sequence[str]) -> dict[str, Any] | None:
+    """The cells of a record parsed as parse_row parses them, or None unless every one is
+    plain (and the record has no cells beyond the header)."""
+    count = len(cells)
+    if count > len(plan.keys):
+        return None
+    parsed: dict[str, Any] = {}
+    for index, key, parse in plan.fields:
+        if index >= count:
+            break
+        cell = cells[index]
+        if cell:
+            text = cell.strip()
+            if text:
+                value = parse(text)
+                if value is _UNSURE:
+                    return None
+                parsed[key] = value
+    return parsed
+
+
+def record_authority(plan: RowPlan, cells: Sequence[str]) -> str | None:
+    index = plan.authority_index
+    if index is None or index >= len(cells):
+        return None
+    return cells[index].strip() or None
+
+
+@functools.lru_cache(maxsize=4096)
+def _plain_municipality_code(code: str) -> bool:
+    # ASCII digits only: the model's pattern takes any Unicode digit and then rejects it with
+    # its own message.
+    return (
+        len(code) == 6
+        and code.isascii()
+        and code.isdigit()
+        and jurisdiction_code_error(code) is None
+    )
+
+
+_PLAIN_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_AREA_MAX = Decimal(10_000)
+_DECIMAL_ZERO = Decimal(0)
+_SHARED_HOUSE = DwellingKind.SHARED_HOUSE.value
+_EXCLUSIVE = RegistrationClass.EXCLUSIVE.value
+
+
+def _plain_area(value: Any) -> bool:
+    # At most two decimals as written, so the model's max_digits and decimal_places (which it
+    # counts after normalising) hold; the model keeps the Decimal as given.
+    return (
+        value.__class__ is Decimal
+        and _DECIMAL_ZERO < value <= _AREA_MAX
+        and int(value.as_tuple().exponent) >= -2
+    )
+
+
+def _plain_date(text: str) -> date | None:
+    # Years before 1000 are left to the model, whose date parser differs from Python's there.
+    if not _PLAIN_DATE.fullmatch(text) or text[0] == "0":
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _in(value: Any, low: int, high: int) -> bool:
+    return value.__class__ is int and low <= value <= high
+
+
+def plain_values(parsed: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What ``mapping.dwelling_values(DwellingInput.model_validate(_nest(parsed, …)))`` gives,
+    location as a (longitude, latitude) pair; None when the model might see it otherwise."""
+    get = parsed.get
+    try:
+        number = parsed["registration_number"]
+        registration_class = parsed["registration_class"]
+        kind = parsed["kind"]
+        address = parsed["address"]
+        code = parsed["municipality_code"]
+        latitude = parsed["latitude"]
+        longitude = parsed["longitude"]
+        area = parsed["floor_area_m2"]
+        is_existing = parsed["is_existing_building"]
+        rent = parsed["rent_yen"]
+        kitchen = parsed["kitchen"]
+        toilet = parsed["toilet"]
+        storage = parsed["storage"]
+        bath = parsed["bath"]
+    except KeyError:
+        return None
+    floor = get("floor", 1)
+    floors_total = get("floors_total", 1)
+    common_fee = get("common_fee_yen", 0)
+    deposit = get("deposit_yen", 0)
+    key_money = get("key_money_yen", 0)
+    notes = get("notes", "")
+    targets = get("exclusive_target_categories", [])
+    if not (
+        len(number) <= 64
+        and len(address) <= 300
+        and len(notes) <= 2000
+        and _plain_municipality_code(code)
+        and 20.0 <= latitude <= 46.0
+        and 122.0 <= longitude <= 154.0
+        and _plain_area(area)
+        and _in(floor, -5, 100)
+        and _in(floors_total, 1, 100)
+        and floor <= floors_total
+        and _in(rent, 0, 10_000_000)
+        and _in(common_fee, 0, 10_000_000)
+        and _in(deposit, 0, 10_000_000)
+        and _in(key_money, 0, 10_000_000)
+        and bool(targets) == (registration_class == _EXCLUSIVE)
+    ):
+        return None
+    started = get("construction_started_on")
+    if started is not None:
+        started = _plain_date(started)
+        if started is None:
+            return None
+    shared: dict[str, Any] | None = None
+    if kind == _SHARED_HOUSE or any(key in parsed for key in _SHARED_KEYS):
+        shared = _plain_shared_house(parsed)
+        if shared is None or kind != _SHARED_HOUSE:
+            return None
+    support_code = get("support_certifying_code")
+    connections: list[str] = []
+    if support_code is not None:
+        connections = get("support_connections", [])
+        if not _plain_municipality_code(support_code) or any(
+            len(item) > 200 for item in connections
+        ):
+            return None
+    accepted = get("accepted_categories")
+    whole = set(get("required_whole_tenancy_risks", ()))
+    required = {*get("required_risks", ()), *whole}
+    return {
+        "registration_number": number,
+        "registration_class": registration_class,
+        "exclusive_target_categories": sorted(set(targets)),
+        "support_certifying_code": support_code,
+        "support_provider_id": None,
+        "support_daily_safety_check": support_code is not None
+        and get("support_daily_safety_check", False),
+        "support_monthly_visit": support_code is not None and get("support_monthly_visit", False),
+        "support_connections": connections,
+        "kind": kind,
+        "shared_house": shared,
+        "shared_house_capacity": shared["capacity"] if shared else None,
+        "address": address,
+        "municipality_code": code,
+        "location": (longitude, latitude),
+        "floor_area_m2": area,
+        "floor": floor,
+        "floors_total": floors_total,
+        "has_elevator": get("has_elevator", False),
+        "step_free_entrance": get("step_free_entrance", False),
+        "wheelchair_accessible": get("wheelchair_accessible", False),
+        "kitchen": kitchen,
+        "toilet": toilet,
+        "storage": storage,
+        "bath": bath,
+        "construction_started_on": started,
+        "is_existing_building": is_existing,
+        "seismic_evidence": get("seismic_evidence", SeismicEvidence.NONE.value),
+        "rent_yen": rent,
+        "common_fee_yen": common_fee,
+        "deposit_yen": deposit,
+        "key_money_yen": key_money,
+        "accepts_all_categories": accepted is None,
+        "accepted_categories": sorted(set(accepted)) if accepted else [],
+        "required_risks": sorted(required),
+        "required_whole_tenancy_risks": sorted(whole),
+        "pets_allowed": get("pets_allowed", False),
+        "smoking_allowed": get("smoking_allowed", False),
+        "notes": notes,
+    }
+
+
+def _plain_shared_house(parsed: Mapping[str, Any]) -> dict[str, Any] | None:
+    """``SharedHouse.model_dump(mode="json")`` of the row's shared-house cells."""
+    get = parsed.get
+    capacity = get("shared_capacity")
+    rooms = get("shared_room_areas_m2", [])
+    toilets = get("shared_toilets")
+    washbasins = get("shared_washbasins")
+    baths = get("shared_baths")
+    flags = [get(key) for key in ("shared_living_room", "shared_dining_room", "shared_kitchen")] + [
+        get("shared_laundry")
+    ]
+    if not (
+        _in(capacity, 1, 100)
+        and 1 <= len(rooms) <= 100
+        and all(_plain_area(area) for area in rooms)
+        and _in(toilets, 0, 100)
+        and _in(washbasins, 0, 100)
+        and _in(baths, 0, 100)
+        and all(flag.__class__ is bool for flag in flags)
+    ):
+        return None
+    return {
+        "capacity": capacity,
+        "room_areas_m2": [str(area) for area in rooms],
+        "toilets": toilets,
+        "washbasins": washbasins,
+        "baths": baths,
+        "has_living_room": flags[0],
+        "has_dining_room": flags[1],
+        "has_kitchen": flags[2],
+        "has_laundry": flags[3],
+    }
 
 
 def _validation_messages(exc: ValidationError) -> tuple[str, ...]:

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from housing_match.jurisdiction import jurisdiction_contains
@@ -22,6 +23,7 @@ from housing_match.registry import bulk_format, standards
 from housing_match.registry.bulk_format import SourceRow
 from housing_match.registry.mapping import dwelling_facts
 from housing_match.registry.schemas import DwellingInput
+from housing_match.registry.standards import DwellingKind, FacilityProvision, SeismicEvidence
 
 # Columns of the row a worker prepares, in order; the writer adds who and when.
 CONTENT_COLUMNS: tuple[str, ...] = (
@@ -115,62 +117,141 @@ ID_WIDTH = 36  # str(uuid.UUID)
 def prepare_text(
     context: PrepareContext, keys: Sequence[str], chunk: tuple[int, str]
 ) -> PreparedChunk:
-    """Prepare a chunk of whole CSV records; the worker parses the CSV, not the caller."""
+    """Prepare a chunk of whole CSV records; the worker parses the CSV, not the caller.
+
+    A record goes straight from its cells to its COPY line when every cell is plain
+    (``bulk_format.plain_values``), and through ``parse_row`` and the model otherwise."""
     first_number, text = chunk
-    rows = bulk_format.source_rows(keys, first_number, text)
     records = text.count("\n") + (0 if text.endswith("\n") else 1)
-    return _prepare_all(context, rows, records)
+    preparer = _Preparer(context, PreparedChunk(records))
+    plan = bulk_format.row_plan(keys)
+    plain_cells = bulk_format.plain_cells
+    plain_values = bulk_format.plain_values
+    # The text was decoded strictly from UTF-8 or Shift_JIS, so it holds no lone surrogate
+    # (which the model would reject and the plain path would not notice).
+    for number, cells in enumerate(bulk_format.cell_records(text), start=first_number):
+        parsed = plain_cells(plan, cells)
+        values = plain_values(parsed) if parsed is not None else None
+        if values is not None:
+            preparer.plain(number, bulk_format.record_authority(plan, cells), values)
+            continue
+        row = bulk_format.source_row(keys, number, cells)
+        if row is not None:
+            preparer.parsed(bulk_format.parse_row(row))
+    return preparer.out
 
 
 def prepare_rows(context: PrepareContext, rows: Sequence[SourceRow]) -> PreparedChunk:
-    return _prepare_all(context, rows, len(rows))
-
-
-def _prepare_all(context: PrepareContext, rows: Sequence[SourceRow], records: int) -> PreparedChunk:
-    prepared = PreparedChunk(records)
-    parameters: dict[str, standards.StandardsParameters] = {}
-    authorities: dict[tuple[str | None, str], tuple[int | None, str]] = {}
-    constant = "\t".join(
-        [
-            str(context.importer_id),
-            context.status,
-            context.registered_on.isoformat() if context.registered_on else _NULL,
-            context.checked_at.isoformat(),
-        ]
-    )
+    preparer = _Preparer(context, PreparedChunk(len(rows)))
     for row in rows:
-        _prepare(context, row, parameters, authorities, constant, prepared)
-    return prepared
+        preparer.parsed(bulk_format.parse_row(row))
+    return preparer.out
 
 
-def _prepare(
-    context: PrepareContext,
-    row: SourceRow,
-    parameters: dict[str, standards.StandardsParameters],
-    authorities: dict[tuple[str | None, str], tuple[int | None, str]],
-    constant: str,
-    out: PreparedChunk,
-) -> None:
-    parsed = bulk_format.parse_row(row)
-    out.numbers.append(parsed.number)
-    if parsed.data is None:
-        out.registration_numbers.append(parsed.registration_number)
-        _rejected(out, parsed.errors)
-        return
-    where = (parsed.authority_slug, parsed.data.municipality_code)
-    if where not in authorities:
-        authorities[where] = _find_authority(context, *where)
-    authority, problem = authorities[where]
-    if authority is None:
-        out.registration_numbers.append(parsed.registration_number)
-        _rejected(out, (problem,))
-        return
-    data = parsed.data
-    code = data.municipality_code
-    if code not in parameters:
-        parameters[code], _ = standards.select_parameters(context.profiles, code, context.as_of)
-    result = standards.check_dwelling(dwelling_facts(data), parameters[code])
-    violations = tuple(
+_KINDS = {kind.value: kind for kind in DwellingKind}
+_PROVISIONS = {provision.value: provision for provision in FacilityProvision}
+_EVIDENCE = {evidence.value: evidence for evidence in SeismicEvidence}
+
+
+class _Preparer:
+    """Prepares the rows of one chunk, with what the rows share looked up once."""
+
+    def __init__(self, context: PrepareContext, out: PreparedChunk) -> None:
+        self.context = context
+        self.out = out
+        self.parameters: dict[str, standards.StandardsParameters] = {}
+        self.authorities: dict[tuple[str | None, str], tuple[int | None, str]] = {}
+        self.constant = "\t".join(
+            [
+                str(context.importer_id),
+                context.status,
+                context.registered_on.isoformat() if context.registered_on else _NULL,
+                context.checked_at.isoformat(),
+            ]
+        )
+
+    def parsed(self, parsed: bulk_format.ParsedRow) -> None:
+        """A row parsed and validated by the model."""
+        out = self.out
+        out.numbers.append(parsed.number)
+        data = parsed.data
+        if data is None:
+            out.registration_numbers.append(parsed.registration_number)
+            _rejected(out, parsed.errors)
+            return
+        authority = self._authority(parsed.authority_slug, data.municipality_code)
+        if authority is None:
+            out.registration_numbers.append(parsed.registration_number)
+            return
+        result = standards.check_dwelling(
+            dwelling_facts(data), self._parameters(data.municipality_code)
+        )
+        violations = _violations(result)
+        self._accepted(
+            data.registration_number,
+            authority,
+            _content_cells(data, result.compliant, violations),
+            violations,
+        )
+
+    def plain(self, number: int, authority_slug: str | None, values: dict[str, Any]) -> None:
+        """A row the plain path has validated: ``values`` as ``mapping.dwelling_values``."""
+        out = self.out
+        out.numbers.append(number)
+        registration_number: str = values["registration_number"]
+        authority = self._authority(authority_slug, values["municipality_code"])
+        if authority is None:
+            out.registration_numbers.append(registration_number)
+            return
+        result = standards.check_dwelling(
+            plain_facts(values), self._parameters(values["municipality_code"])
+        )
+        violations = _violations(result)
+        self._accepted(
+            registration_number,
+            authority,
+            _value_cells(values, result.compliant, violations),
+            violations,
+        )
+
+    def _authority(self, slug: str | None, code: str) -> int | None:
+        """The authority's index, or None once the row is rejected for want of one."""
+        where = (slug, code)
+        found = self.authorities.get(where)
+        if found is None:
+            found = self.authorities[where] = _find_authority(self.context, slug, code)
+        authority, problem = found
+        if authority is None:
+            _rejected(self.out, (problem,))
+        return authority
+
+    def _parameters(self, code: str) -> standards.StandardsParameters:
+        found = self.parameters.get(code)
+        if found is None:
+            context = self.context
+            found, _ = standards.select_parameters(context.profiles, code, context.as_of)
+            self.parameters[code] = found
+        return found
+
+    def _accepted(
+        self,
+        registration_number: str,
+        authority: int,
+        content: list[str],
+        violations: tuple[dict[str, Any], ...],
+    ) -> None:
+        out = self.out
+        cells = [str(uuid.uuid4()), str(self.context.municipalities[authority].id), self.constant]
+        cells.extend(content)
+        out.registration_numbers.append(registration_number)
+        out.authorities.append(authority)
+        out.errors.append(())
+        out.violations.append(violations)
+        out.lines.append(("\t".join(cells) + "\n").encode())
+
+
+def _violations(result: standards.StandardsResult) -> tuple[dict[str, Any], ...]:
+    return tuple(
         {
             "rule_id": v.rule_id,
             "message_ja": v.message_ja,
@@ -180,13 +261,37 @@ def _prepare(
         }
         for v in result.violations
     )
-    cells = [str(uuid.uuid4()), str(context.municipalities[authority].id), constant]
-    cells.extend(_content_cells(data, result.compliant, violations))
-    out.registration_numbers.append(data.registration_number)
-    out.authorities.append(authority)
-    out.errors.append(())
-    out.violations.append(violations)
-    out.lines.append(("\t".join(cells) + "\n").encode())
+
+
+def plain_facts(values: dict[str, Any]) -> standards.DwellingFacts:
+    """``mapping.dwelling_facts`` of the model the plain values stand for."""
+    shared = values["shared_house"]
+    return standards.DwellingFacts(
+        kind=_KINDS[values["kind"]],
+        floor_area_m2=values["floor_area_m2"],
+        is_existing_building=values["is_existing_building"],
+        construction_started_on=values["construction_started_on"],
+        seismic_evidence=_EVIDENCE[values["seismic_evidence"]],
+        kitchen=_PROVISIONS[values["kitchen"]],
+        toilet=_PROVISIONS[values["toilet"]],
+        storage=_PROVISIONS[values["storage"]],
+        bath=_PROVISIONS[values["bath"]],
+        shared_house=(
+            standards.SharedHouseFacts(
+                capacity=shared["capacity"],
+                room_areas_m2=tuple(Decimal(area) for area in shared["room_areas_m2"]),
+                toilets=shared["toilets"],
+                washbasins=shared["washbasins"],
+                baths=shared["baths"],
+                has_living_room=shared["has_living_room"],
+                has_dining_room=shared["has_dining_room"],
+                has_kitchen=shared["has_kitchen"],
+                has_laundry=shared["has_laundry"],
+            )
+            if shared
+            else None
+        ),
+    )
 
 
 def _rejected(out: PreparedChunk, errors: tuple[str, ...]) -> None:
@@ -284,6 +389,60 @@ def _content_cells(
         flag[data.pets_allowed],
         flag[data.smoking_allowed],
         _text(data.notes),
+        flag[compliant],
+        _json(list(violations)) if violations else "[]",
+    ]
+
+
+def _value_cells(
+    values: dict[str, Any], compliant: bool, violations: tuple[dict[str, Any], ...]
+) -> list[str]:
+    """The same cells as ``_content_cells``, from the plain path's values."""
+    support_code = values["support_certifying_code"]
+    shared = values["shared_house"]
+    longitude, latitude = values["location"]
+    started = values["construction_started_on"]
+    accepted = values["accepted_categories"]
+    flag = _FLAG
+    return [
+        _text(values["registration_number"]),
+        values["registration_class"],
+        "{" + ",".join(values["exclusive_target_categories"]) + "}",
+        _text(support_code) if support_code is not None else _NULL,
+        _NULL,  # the file has no support provider column
+        flag[values["support_daily_safety_check"]],
+        flag[values["support_monthly_visit"]],
+        _free_texts(values["support_connections"]) if support_code is not None else "{}",
+        values["kind"],
+        _json(shared) if shared else _NULL,
+        str(shared["capacity"]) if shared else _NULL,
+        _text(values["address"]),
+        _text(values["municipality_code"]),
+        _ewkb_point(longitude, latitude),
+        str(values["floor_area_m2"]),
+        str(values["floor"]),
+        str(values["floors_total"]),
+        flag[values["has_elevator"]],
+        flag[values["step_free_entrance"]],
+        flag[values["wheelchair_accessible"]],
+        values["kitchen"],
+        values["toilet"],
+        values["storage"],
+        values["bath"],
+        started.isoformat() if started else _NULL,
+        flag[values["is_existing_building"]],
+        values["seismic_evidence"],
+        str(values["rent_yen"]),
+        str(values["common_fee_yen"]),
+        str(values["deposit_yen"]),
+        str(values["key_money_yen"]),
+        flag[values["accepts_all_categories"]],
+        "{" + ",".join(accepted) + "}",
+        "{" + ",".join(values["required_risks"]) + "}",
+        "{" + ",".join(values["required_whole_tenancy_risks"]) + "}",
+        flag[values["pets_allowed"]],
+        flag[values["smoking_allowed"]],
+        _text(values["notes"]),
         flag[compliant],
         _json(list(violations)) if violations else "[]",
     ]
