@@ -42,11 +42,15 @@ class VacancyRepository(RepositoryBase[Vacancy]):
             )
         ).all()
 
-    def expire_due(self) -> list[tuple[uuid.UUID, uuid.UUID]]:
-        """Marks every open vacancy past its expiry as expired; returns (id, corporation)."""
+    def expire_due(
+        self, *, dwelling_id: uuid.UUID | None = None
+    ) -> list[tuple[uuid.UUID, uuid.UUID]]:
+        """Marks open vacancies past their expiry as expired (all, or one dwelling's); returns
+        (id, corporation)."""
+        only_dwelling = () if dwelling_id is None else (Vacancy.dwelling_id == dwelling_id,)
         rows = self.session.execute(
             update(Vacancy)
-            .where(Vacancy.status == "open", Vacancy.expires_at <= func.now())
+            .where(Vacancy.status == "open", Vacancy.expires_at <= func.now(), *only_dwelling)
             .values(status="expired", closed_reason="not refreshed in time", updated_at=func.now())
             .returning(Vacancy.id, Vacancy.corporation_id)
         ).all()

@@ -44,6 +44,8 @@ def post_vacancy(session: Session, principal: Principal, data: VacancyCreate) ->
     if dwelling.status != "registered":
         raise Conflict("Vacancies can be posted only on registered dwellings.")
     repository = VacancyRepository(session)
+    # Reads already treat an overdue vacancy as expired; a new posting must not wait for the job.
+    expire_vacancies(session, principal.actor, dwelling_id=dwelling.id)
     if repository.live_for_dwelling(dwelling.id):
         raise Conflict("This dwelling already has an open or held vacancy.")
     now = _now()
@@ -186,8 +188,10 @@ def close_vacancies_of_dwelling(
         )
 
 
-def expire_vacancies(session: Session, actor: Actor) -> int:
-    expired = VacancyRepository(session).expire_due()
+def expire_vacancies(
+    session: Session, actor: Actor, *, dwelling_id: uuid.UUID | None = None
+) -> int:
+    expired = VacancyRepository(session).expire_due(dwelling_id=dwelling_id)
     for vacancy_id, _corporation_id in expired:
         record_change(
             session,

@@ -193,3 +193,21 @@ def test_vacancy_search_with_the_open_vacancy_filter(
     found = client.get("/v1/vacancies", params={"open_vacancy": "true"}, headers=center.headers)
     assert found.status_code == 200, found.text
     assert [item["id"] for item in found.json()["items"]] == [open_one.json()["id"]]
+
+
+def test_an_overdue_vacancy_does_not_block_a_new_posting(
+    client: TestClient,
+    corporation: OrgFixture,
+    municipality: OrgFixture,
+    make_organisation: MakeOrganisation,
+    session: Session,
+) -> None:
+    dwelling_id = registered_dwelling(client, corporation, municipality)
+    old = post(client, corporation, dwelling_id).json()
+    backdate_expiry(session, old["id"])
+    other = make_organisation(OrganisationKind.SUPPORT_CORPORATION)
+    new = post(client, other, dwelling_id)
+    assert new.status_code == 201, new.text
+    assert client.get(f"/v1/vacancies/{old['id']}", headers=other.headers).json()["status"] == (
+        "expired"
+    )
