@@ -2,9 +2,10 @@
 
 The match reads ``match_listings`` only: one row per open vacancy on a registered dwelling,
 with every column a check or a factor needs, kept by triggers (migration 0003). The person's
-criteria become parameters (anchors and zones as geography literals), so the considered homes
-come from a BitmapOr of the municipality index and the GiST index on the location. One
-statement (``match_statement``):
+criteria become named parameters (anchors and zones as geography literals), so the considered
+homes come from a BitmapOr of the municipality index and the GiST index on the location, and
+the SQL is rendered once per shape of criteria (``MatchRepository.rendered``). One statement
+(``match_statement``):
 
 - ``evaluated`` (MATERIALIZED): a boolean per applicable hard constraint, once per home;
 - ``counts``: ``count(*) FILTER (WHERE NOT ok)`` per constraint, and per constraint the homes
@@ -15,6 +16,7 @@ statement (``match_statement``):
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -23,9 +25,12 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     ColumnElement,
+    Date,
     Float,
     Integer,
+    Numeric,
     Select,
     String,
     Text,
@@ -46,7 +51,7 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from housing_match.matching.rules import (
     CLASS_FIT_EXCLUSIVE,
@@ -59,6 +64,7 @@ from housing_match.matching.rules import (
     Factor,
     HardConstraint,
 )
+from housing_match.matching.vocabulary import Facility
 from housing_match.models import (
     Dwelling,
     MatchListing,
@@ -78,11 +84,17 @@ class PersonRepository(RepositoryBase[Person]):
     model = Person
 
     def get_with_details(self, person_id: uuid.UUID) -> Person | None:
-        return self.session.scalars(
-            select(Person)
-            .where(Person.id == person_id)
-            .options(selectinload(Person.places), selectinload(Person.support_plan))
-        ).first()
+        # One round trip: a person has a handful of places and plan entries, so the joined
+        # rows are few, where selectin loading would cost a query per collection.
+        return (
+            self.session.scalars(
+                select(Person)
+                .where(Person.id == person_id)
+                .options(joinedload(Person.places), joinedload(Person.support_plan))
+            )
+            .unique()
+            .first()
+        )
 
     def get_many_with_details(self, person_ids: Sequence[uuid.UUID]) -> Sequence[Person]:
         return self.session.scalars(
@@ -148,6 +160,12 @@ class PersonReadLogRepository(RepositoryBase[PersonReadLogEntry]):
 
 class MatchQueryRepository(RepositoryBase[MatchQuery]):
     model = MatchQuery
+
+    def record(self, rows: Sequence[dict[str, Any]]) -> None:
+        # A bulk INSERT, not ORM objects: the log is never read back in the request, and a
+        # flush per match cost more than the insert itself; an allocation's rows go in one.
+        if rows:
+            self.session.execute(insert(MatchQuery), list(rows))
 
 
 # --- the match -------------------------------------------------------------------------------
@@ -218,11 +236,11 @@ class RankedRow:
     private_area_m2: Decimal
 
 
-def _geography(ewkt: str) -> ColumnElement[Any]:
-    return func.ST_GeogFromText(bindparam(None, ewkt, type_=Text))
+def _geography(parameter: ColumnElement[Any]) -> ColumnElement[Any]:
+    return func.ST_GeogFromText(parameter)
 
 
-def _within(geography: ColumnElement[Any], radius_m: float) -> ColumnElement[bool]:
+def _within(geography: ColumnElement[Any], radius_m: ColumnElement[float]) -> ColumnElement[bool]:
     # On the sphere: three times faster than the spheroid and at most 0.5 % off, and the same
     # measure as the distances the explanation shows. Still served by the GiST index.
     return func.ST_DWithin(Listing.location, geography, radius_m, False)
@@ -232,14 +250,75 @@ def _distance(geography: ColumnElement[Any]) -> ColumnElement[float]:
     return cast(func.ST_Distance(Listing.location, geography, False), Float)
 
 
-def _array(values: Iterable[str], length: int) -> ColumnElement[Any]:
-    """A parameter typed like the listing's columns, so no row needs a cast."""
-    array_type = ARRAY(String(length))
-    return cast(bindparam(None, list(values), type_=array_type), array_type)
-
-
 def _float(value: float) -> ColumnElement[float]:
     return bindparam(None, float(value), type_=Float)
+
+
+CATEGORY_ARRAY = ARRAY(String(48))
+MUNICIPALITY_ARRAY = ARRAY(String(6))
+
+
+def match_parameters(criteria: MatchCriteria) -> dict[str, Any]:
+    """Every value of the person's that the match SQL uses, by bind parameter name.
+
+    Whatever is not here (how many anchors, zones and polygons, which anchors are required,
+    which factors are weighted, the relaxation) is the statement's shape (``match_shape``):
+    two criteria of one shape differ in these values only, so one rendering serves both.
+    """
+    c = criteria
+    factor = c.radius_factor or 1.0
+    params: dict[str, Any] = {
+        "categories": list(c.categories),
+        "rent_ceiling": c.rent_ceiling_yen,
+        "municipalities": sorted({c.home_municipality_code, *c.preferred_municipality_codes}),
+        "plan_covered": list(c.plan_covered),
+        "plan_open_ended": list(c.plan_open_ended),
+        "rent_scale": float(max(c.rent_ceiling_yen, 1)),
+        "area_target": float(
+            max(FLOOR_AREA_TARGET_M2, FLOOR_AREA_MIN_FACTOR * float(c.min_area_m2 or 0))
+        ),
+        "ttl_seconds": float(c.vacancy_ttl_days * 86_400),
+    }
+    params |= {
+        "move_in": c.move_in_date,
+        "min_area": c.min_area_m2,
+        "max_floor": c.max_floor,
+        "wheelchair": c.wheelchair,
+        "no_stairs": c.no_stairs,
+        "has_pets": c.has_pets,
+        "smokes": c.smokes,
+        "household": c.household_size > 1,
+        "high_support_needs": c.high_support_needs,
+    }
+    for facility in Facility:
+        params[f"needs_{facility.value}"] = facility.value in c.required_facilities
+    for index, anchor in enumerate(c.anchors):
+        params[f"anchor_{index}"] = anchor.ewkt
+        params[f"anchor_{index}_m"] = float(anchor.max_distance_m)
+        params[f"anchor_{index}_relaxed_m"] = float(anchor.max_distance_m * factor)
+    for index, zone in enumerate(c.exclusion_zones):
+        params[f"zone_{index}"] = zone.ewkt
+        if zone.radius_m is not None:
+            params[f"zone_{index}_m"] = float(zone.radius_m)
+    for index, polygon in enumerate(c.preferred_polygons):
+        params[f"polygon_{index}"] = polygon
+    for factor_name, weight in c.weights.items():
+        if weight:
+            params[f"w_{factor_name.value}"] = float(weight)
+    return params
+
+
+def match_shape(criteria: MatchCriteria) -> tuple[Any, ...]:
+    """What decides the text of the match SQL; everything else is in ``match_parameters``."""
+    c = criteria
+    return (
+        tuple(anchor.required for anchor in c.anchors),
+        tuple(zone.radius_m is None for zone in c.exclusion_zones),
+        len(c.preferred_polygons),
+        tuple(factor for factor in Factor if c.weights.get(factor, 0.0)),
+        c.relax,
+        bool(c.radius_factor),
+    )
 
 
 def _clamp01(expression: ColumnElement[Any]) -> ColumnElement[float]:
@@ -251,29 +330,42 @@ class MatchSql:
 
     def __init__(self, criteria: MatchCriteria) -> None:
         self.c = criteria
+        self.params = match_parameters(criteria)
+
+    def _p(self, name: str, type_: Any) -> ColumnElement[Any]:
+        """The person's value as a named parameter: the SQL text stays the same per shape."""
+        return bindparam(name, self.params[name], type_=type_)
+
+    def _array(self, name: str, type_: ARRAY[Any]) -> ColumnElement[Any]:
+        """Cast like the listing's columns, so no row needs a cast."""
+        return cast(self._p(name, type_), type_)
+
+    def _unless(self, flag: str, check: ColumnElement[bool]) -> ColumnElement[bool]:
+        """The check where the person's flag asks for it, true where it does not."""
+        return or_(not_(self._p(flag, Boolean)), check)
+
+    def _anchor(self, index: int) -> ColumnElement[Any]:
+        return _geography(self._p(f"anchor_{index}", Text))
 
     # --- where ---------------------------------------------------------------------------
 
-    def anchor_radius(self, anchor: AnchorCriterion, *, relaxed: bool) -> float:
-        factor = self.c.radius_factor if relaxed and self.c.radius_factor else 1.0
-        return anchor.max_distance_m * factor
+    def anchor_radius(self, index: int, *, relaxed: bool) -> ColumnElement[float]:
+        suffix = "relaxed_m" if relaxed else "m"
+        return self._p(f"anchor_{index}_{suffix}", Float)
 
-    def municipalities(self) -> list[str]:
-        return sorted({self.c.home_municipality_code, *self.c.preferred_municipality_codes})
+    def in_municipalities(self) -> ColumnElement[bool]:
+        return Listing.municipality_code == any_(self._array("municipalities", MUNICIPALITY_ARRAY))
 
     def search_area(self, *, relaxed: bool) -> ColumnElement[bool]:
         """The homes considered at all: the home and preferred municipalities, the preferred
         polygons, and anything within reach of an anchor. Each part is indexed, so the planner
         combines them with a BitmapOr."""
-        parts: list[ColumnElement[bool]] = [Listing.municipality_code.in_(self.municipalities())]
+        parts: list[ColumnElement[bool]] = [self.in_municipalities()]
         parts.extend(
-            _within(_geography(anchor.ewkt), self.anchor_radius(anchor, relaxed=relaxed))
-            for anchor in self.c.anchors
+            _within(self._anchor(index), self.anchor_radius(index, relaxed=relaxed))
+            for index in range(len(self.c.anchors))
         )
-        parts.extend(
-            func.ST_Intersects(Listing.location, _geography(polygon))
-            for polygon in self.c.preferred_polygons
-        )
+        parts.extend(self.in_polygons())
         return or_(*parts)
 
     def universe(self, *, relaxed: bool) -> list[ColumnElement[bool]]:
@@ -283,15 +375,19 @@ class MatchSql:
     def checks(self, *, relaxed: bool = False) -> dict[HardConstraint, ColumnElement[bool]]:
         """Each hard constraint that applies to the person, as a boolean over a listing.
 
-        A constraint the person makes moot (no pets, no anchors…) is left out: it excludes
-        nothing, and every check costs time on every home considered. Bare expressions (no
-        coalesce), so ST_DWithin stays indexable in a WHERE clause.
+        A spatial constraint the person makes moot (no anchors, no zones) is left out: it
+        excludes nothing, and a PostGIS call costs time on every home considered. The cheap ones
+        are switched by a parameter instead (true when moot), so persons differing only in
+        their needs share one SQL text (``match_shape``) and one rendering. Bare expressions
+        (no coalesce), so ST_DWithin stays indexable in a WHERE clause.
         """
         c = self.c
         checks: dict[HardConstraint, ColumnElement[bool]] = {}
-        if c.move_in_date is not None:
-            checks[HardConstraint.AVAILABLE_BY_MOVE_IN] = Listing.available_from <= c.move_in_date
-        categories = _array(c.categories, 48)
+        move_in = self._p("move_in", Date)
+        checks[HardConstraint.AVAILABLE_BY_MOVE_IN] = or_(
+            cast(move_in, Date).is_(None), Listing.available_from <= move_in
+        )
+        categories = self._array("categories", CATEGORY_ARRAY)
         # Every category the person has must be accepted; a 専用住宅 must target one of them.
         checks[HardConstraint.CATEGORIES] = and_(
             or_(Listing.accepts_all_categories, Listing.accepted_categories.contains(categories)),
@@ -300,56 +396,77 @@ class MatchSql:
                 Listing.exclusive_target_categories.overlap(categories),
             ),
         )
-        checks[HardConstraint.RENT_CEILING] = Listing.monthly_cost_yen <= c.rent_ceiling_yen
-        if c.min_area_m2 is not None:
-            checks[HardConstraint.MIN_AREA] = Listing.private_area_m2 >= c.min_area_m2
-        accessibility: list[ColumnElement[bool]] = []
-        if c.wheelchair:
-            accessibility.append(Listing.wheelchair_accessible.is_(True))
-        if c.no_stairs:
-            accessibility.append(
-                and_(Listing.step_free_entrance, or_(Listing.floor <= 1, Listing.has_elevator))
+        checks[HardConstraint.RENT_CEILING] = Listing.monthly_cost_yen <= self._p(
+            "rent_ceiling", Integer
+        )
+        min_area = self._p("min_area", Numeric)
+        checks[HardConstraint.MIN_AREA] = or_(
+            cast(min_area, Numeric).is_(None), Listing.private_area_m2 >= min_area
+        )
+        max_floor = self._p("max_floor", Integer)
+        checks[HardConstraint.ACCESSIBILITY] = and_(
+            self._unless("wheelchair", Listing.wheelchair_accessible.is_(True)),
+            self._unless(
+                "no_stairs",
+                and_(Listing.step_free_entrance, or_(Listing.floor <= 1, Listing.has_elevator)),
+            ),
+            or_(cast(max_floor, Integer).is_(None), Listing.floor <= max_floor),
+        )
+        checks[HardConstraint.FACILITIES] = and_(
+            *(
+                self._unless(
+                    f"needs_{facility.value}", getattr(Listing, facility.value) == "in_unit"
+                )
+                for facility in Facility
             )
-        if c.max_floor is not None:
-            accessibility.append(Listing.floor <= c.max_floor)
-        if accessibility:
-            checks[HardConstraint.ACCESSIBILITY] = and_(*accessibility)
-        if c.required_facilities:
-            checks[HardConstraint.FACILITIES] = and_(
-                *(getattr(Listing, name) == "in_unit" for name in c.required_facilities)
-            )
-        if c.has_pets:
-            checks[HardConstraint.PETS] = Listing.pets_allowed.is_(True)
-        if c.smokes:
-            checks[HardConstraint.SMOKING] = Listing.smoking_allowed.is_(True)
+        )
+        checks[HardConstraint.PETS] = self._unless("has_pets", Listing.pets_allowed.is_(True))
+        checks[HardConstraint.SMOKING] = self._unless("smokes", Listing.smoking_allowed.is_(True))
         if c.exclusion_zones:
             checks[HardConstraint.EXCLUSION_ZONE] = and_(
                 *(
-                    not_(func.ST_Intersects(Listing.location, _geography(zone.ewkt)))
+                    not_(
+                        func.ST_Intersects(
+                            Listing.location, _geography(self._p(f"zone_{index}", Text))
+                        )
+                    )
                     if zone.radius_m is None
-                    else not_(_within(_geography(zone.ewkt), zone.radius_m))
-                    for zone in c.exclusion_zones
+                    else not_(
+                        _within(
+                            _geography(self._p(f"zone_{index}", Text)),
+                            self._p(f"zone_{index}_m", Float),
+                        )
+                    )
+                    for index, zone in enumerate(c.exclusion_zones)
                 )
             )
-        required = [anchor for anchor in c.anchors if anchor.required]
+        required = [index for index, anchor in enumerate(c.anchors) if anchor.required]
         if required:
             checks[HardConstraint.ANCHOR_DISTANCE] = and_(
                 *(
-                    _within(_geography(anchor.ewkt), self.anchor_radius(anchor, relaxed=relaxed))
-                    for anchor in required
+                    _within(self._anchor(index), self.anchor_radius(index, relaxed=relaxed))
+                    for index in required
                 )
             )
-        if c.household_size > 1:
-            checks[HardConstraint.SHARED_HOUSE] = Listing.kind != "shared_house"
+        checks[HardConstraint.SHARED_HOUSE] = self._unless(
+            "household", Listing.kind != "shared_house"
+        )
         # Covered by the support plan, or by the home itself (posting corporation, 居住サポート).
         checks[HardConstraint.RISK_COVERAGE] = and_(
             Listing.required_risks.contained_by(
-                _array(c.plan_covered, 32).op("||", return_type=RISK_ARRAY)(Listing.covered_risks)
-            ),
-            Listing.required_whole_tenancy_risks.contained_by(
-                _array(c.plan_open_ended, 32).op("||", return_type=RISK_ARRAY)(
-                    Listing.covered_whole_tenancy_risks
+                self._array("plan_covered", RISK_ARRAY).op("||", return_type=RISK_ARRAY)(
+                    Listing.covered_risks
                 )
+            ),
+            # Most homes require no whole-tenancy cover: OR evaluates left to right, so they
+            # skip the array concatenation, the costliest part of this check on every home.
+            or_(
+                func.cardinality(Listing.required_whole_tenancy_risks) == 0,
+                Listing.required_whole_tenancy_risks.contained_by(
+                    self._array("plan_open_ended", RISK_ARRAY).op("||", return_type=RISK_ARRAY)(
+                        Listing.covered_whole_tenancy_risks
+                    )
+                ),
             ),
         )
         return checks
@@ -372,15 +489,21 @@ class MatchSql:
     # --- factors -------------------------------------------------------------------------
 
     def anchor_distances(self) -> list[ColumnElement[float]]:
-        return [_distance(_geography(anchor.ewkt)) for anchor in self.c.anchors]
+        return [_distance(self._anchor(index)) for index in range(len(self.c.anchors))]
+
+    def in_polygons(self) -> list[ColumnElement[bool]]:
+        return [
+            func.ST_Intersects(Listing.location, _geography(self._p(f"polygon_{index}", Text)))
+            for index in range(len(self.c.preferred_polygons))
+        ]
 
     def factor_values(self) -> dict[Factor, ColumnElement[float]]:
         c = self.c
         values: dict[Factor, ColumnElement[float]] = {}
         if c.anchors:
             closeness = [
-                _clamp01(1.0 - distance / _float(anchor.max_distance_m))
-                for anchor, distance in zip(c.anchors, self.anchor_distances(), strict=True)
+                _clamp01(1.0 - distance / self.anchor_radius(index, relaxed=False))
+                for index, distance in enumerate(self.anchor_distances())
             ]
             total: ColumnElement[Any] = closeness[0]
             for part in closeness[1:]:
@@ -388,12 +511,13 @@ class MatchSql:
             values[Factor.ANCHOR_DISTANCE] = cast(total / float(len(closeness)), Float)
         else:
             values[Factor.ANCHOR_DISTANCE] = _float(0.0)
-        ceiling = max(c.rent_ceiling_yen, 1)
+        ceiling = self._p("rent_scale", Float)
         values[Factor.RENT_HEADROOM] = _clamp01(
-            (_float(ceiling) - cast(Listing.monthly_cost_yen, Float)) / _float(ceiling)
+            (ceiling - cast(Listing.monthly_cost_yen, Float)) / ceiling
         )
-        target = max(FLOOR_AREA_TARGET_M2, FLOOR_AREA_MIN_FACTOR * float(c.min_area_m2 or 0))
-        values[Factor.FLOOR_AREA] = _clamp01(cast(Listing.private_area_m2, Float) / _float(target))
+        values[Factor.FLOOR_AREA] = _clamp01(
+            cast(Listing.private_area_m2, Float) / self._p("area_target", Float)
+        )
         values[Factor.ACCESSIBILITY] = cast(
             (
                 cast(Listing.step_free_entrance, Integer)
@@ -406,28 +530,21 @@ class MatchSql:
         values[Factor.COVERAGE_STRENGTH] = self.coverage_strength()
         age_seconds = extract("epoch", func.now() - Listing.refreshed_at)
         values[Factor.FRESHNESS] = _clamp01(
-            1.0 - cast(age_seconds, Float) / _float(c.vacancy_ttl_days * 86_400)
+            1.0 - cast(age_seconds, Float) / self._p("ttl_seconds", Float)
         )
         exclusive_for_person = and_(
             Listing.registration_class == "exclusive",
-            Listing.exclusive_target_categories.overlap(_array(c.categories, 48)),
+            Listing.exclusive_target_categories.overlap(self._array("categories", CATEGORY_ARRAY)),
         )
-        if c.high_support_needs:
-            class_fit = case(
-                (Listing.residential_support, CLASS_FIT_SUPPORT_HIGH_NEEDS),
-                (exclusive_for_person, CLASS_FIT_EXCLUSIVE_HIGH_NEEDS),
-                else_=0.0,
-            )
-        else:
-            class_fit = case((exclusive_for_person, CLASS_FIT_EXCLUSIVE), else_=0.0)
+        high_support = self._p("high_support_needs", Boolean)
+        class_fit = case(
+            (and_(high_support, Listing.residential_support), CLASS_FIT_SUPPORT_HIGH_NEEDS),
+            (and_(high_support, exclusive_for_person), CLASS_FIT_EXCLUSIVE_HIGH_NEEDS),
+            (exclusive_for_person, CLASS_FIT_EXCLUSIVE),
+            else_=0.0,
+        )
         values[Factor.CLASS_FIT] = cast(class_fit, Float)
-        preferred: list[ColumnElement[bool]] = [
-            Listing.municipality_code.in_(self.municipalities())
-        ]
-        preferred.extend(
-            func.ST_Intersects(Listing.location, _geography(polygon))
-            for polygon in c.preferred_polygons
-        )
+        preferred = [self.in_municipalities(), *self.in_polygons()]
         values[Factor.PREFERRED_AREA] = cast(case((or_(*preferred), 1.0), else_=0.0), Float)
         return values
 
@@ -437,10 +554,10 @@ class MatchSql:
         )
         risk = required.c.risk
         coverers = func.cardinality(
-            func.array_positions(_array(self.c.plan_covered, 32), risk)
+            func.array_positions(self._array("plan_covered", RISK_ARRAY), risk)
         ) + func.cardinality(func.array_positions(Listing.covered_risks, risk))
         open_ended = or_(
-            risk == any_(_array(self.c.plan_open_ended, 32)),
+            risk == any_(self._array("plan_open_ended", RISK_ARRAY)),
             risk == any_(Listing.covered_whole_tenancy_risks),
         )
         per_risk = func.least(
@@ -455,9 +572,8 @@ class MatchSql:
     def score(self, values: dict[Factor, ColumnElement[float]]) -> ColumnElement[float]:
         total: ColumnElement[Any] = literal(0.0, Float)
         for factor, value in values.items():
-            weight = self.c.weights.get(factor, 0.0)
-            if weight:
-                total = total + _float(weight) * value
+            if self.c.weights.get(factor, 0.0):
+                total = total + self._p(f"w_{factor.value}", Float) * value
         return cast(total, Float)
 
 
@@ -465,6 +581,24 @@ class MatchSql:
 class MatchOutcome:
     counts: ExclusionCounts
     rows: list[RankedRow]
+
+
+@dataclass(frozen=True)
+class RenderedMatch:
+    """The match SQL of one shape, as the driver receives it."""
+
+    sql: str
+    # Parameters that are not the person's (literals of the statement itself): the same for
+    # every person of the shape.
+    constants: dict[str, Any]
+
+
+# Building and compiling the statement costs several times what the database spends on most
+# matches; the text depends only on the shape, of which a deployment sees a few hundred.
+RENDERED_SHAPES_MAX = 1_024
+_rendered: dict[tuple[Any, ...], RenderedMatch] = {}
+# Requests run in a thread pool: eviction iterates the dict while another thread may insert.
+_rendered_lock = threading.Lock()
 
 
 class MatchRepository(RepositoryBase[MatchListing]):
@@ -490,7 +624,9 @@ class MatchRepository(RepositoryBase[MatchListing]):
 
     def match(self, criteria: MatchCriteria, *, limit: int) -> MatchOutcome:
         self._planner_settings()
-        found = self.session.execute(self.match_statement(criteria, limit=limit)).all()
+        found = (
+            self.session.connection().exec_driver_sql(*self.rendered(criteria, limit=limit)).all()
+        )
         # The counts come on every row; with no candidate, on one row of NULL candidate columns.
         counts = found[0]._mapping
         rows: list[RankedRow] = []
@@ -525,6 +661,26 @@ class MatchRepository(RepositoryBase[MatchListing]):
             ),
             rows=rows,
         )
+
+    def rendered(self, criteria: MatchCriteria, *, limit: int) -> tuple[str, dict[str, Any]]:
+        """The match SQL for the criteria's shape, rendered once, and this call's parameters."""
+        params = match_parameters(criteria) | {"limit": limit}
+        dialect = self.session.get_bind().dialect
+        key = (dialect.name, dialect.paramstyle, match_shape(criteria))
+        rendered = _rendered.get(key)
+        if rendered is None:
+            compiled = self.match_statement(criteria, limit=limit).compile(dialect=dialect)
+            rendered = RenderedMatch(
+                sql=compiled.string,
+                constants={
+                    name: value for name, value in compiled.params.items() if name not in params
+                },
+            )
+            with _rendered_lock:
+                if len(_rendered) >= RENDERED_SHAPES_MAX:
+                    del _rendered[next(iter(_rendered))]
+                _rendered[key] = rendered
+        return rendered.sql, rendered.constants | params
 
     def match_statement(self, criteria: MatchCriteria, *, limit: int) -> Select[*tuple[Any, ...]]:
         """One statement, one pass over the considered homes.
@@ -588,7 +744,7 @@ class MatchRepository(RepositoryBase[MatchListing]):
             .select_from(evaluated.join(Listing, Listing.vacancy_id == evaluated.c.vacancy_id))
             .where(admitted)
             .order_by(score.desc(), Listing.vacancy_id)
-            .limit(limit)
+            .limit(bindparam("limit", limit, type_=Integer))
             .cte("ranked")
         )
         return (

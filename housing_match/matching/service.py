@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -68,7 +70,7 @@ from housing_match.matching.schemas import (
     UnassignedReason,
 )
 from housing_match.matching.vocabulary import PlaceRole, today_jst
-from housing_match.models import MatchQuery, Person
+from housing_match.models import Person
 from housing_match.organisations.repository import OrganisationRepository
 from housing_match.pagination import INVALID_CURSOR, decode_cursor, encode_cursor
 from housing_match.settings import get_settings
@@ -348,44 +350,56 @@ def _top_constraint(counts: ExclusionCounts) -> HardConstraint | None:
     return ranked[0][0]
 
 
-def _log_query(
-    session: Session, principal: Principal, person: Person, counts: ExclusionCounts, relaxed: bool
-) -> None:
+def _query_row(
+    principal: Principal, person: Person, counts: ExclusionCounts, relaxed: bool
+) -> dict[str, Any]:
     top = _top_constraint(counts)
-    MatchQueryRepository(session).add(
-        MatchQuery(
-            center_id=principal.organisation_id,
-            municipality_code=person.home_municipality_code,
-            candidate_count=counts.candidates,
-            excluded_by={name.value: count for name, count in counts.excluded.items()},
-            top_constraint=None if top is None else top.value,
-            relaxed=relaxed,
-        )
-    )
+    return {
+        "center_id": principal.organisation_id,
+        "municipality_code": person.home_municipality_code,
+        "candidate_count": counts.candidates,
+        "excluded_by": {name.value: count for name, count in counts.excluded.items()},
+        "top_constraint": None if top is None else top.value,
+        "relaxed": relaxed,
+    }
 
 
-def _candidates(
-    session: Session,
-    context: explain.PersonContext,
-    rows: Sequence[RankedRow],
-    weights: dict[Factor, float],
-    *,
-    first_rank: int = 1,
-) -> list[Candidate]:
+@dataclass(frozen=True)
+class _Shown:
+    """Candidates of one person to explain: their rows, ranked from ``first_rank``."""
+
+    context: explain.PersonContext
+    rows: Sequence[RankedRow]
+    first_rank: int = 1
+
+
+def _explain_all(
+    session: Session, shown: Sequence[_Shown], weights: dict[Factor, float]
+) -> list[list[Candidate]]:
+    """Per person, the candidates explained; two queries for all persons together, so an
+    allocation costs no more round trips than one match."""
     repository = MatchRepository(session)
-    found = repository.vacancies_with_dwellings([row.vacancy_id for row in rows])
+    found = repository.vacancies_with_dwellings(
+        [row.vacancy_id for one in shown for row in one.rows]
+    )
     names = repository.organisation_names(
         [vacancy.corporation_id for vacancy, _ in found.values()]
         + [d.support_provider_id for _, d in found.values() if d.support_provider_id]
         + [
             entry.coverer_organisation_id
-            for entry in context.active_plan
+            for one in shown
+            for entry in one.context.active_plan
             if entry.coverer_organisation_id
         ]
     )
     return [
-        explain.candidate(context, rank, row, *found[row.vacancy_id], weights=weights, names=names)
-        for rank, row in enumerate(rows, start=first_rank)
+        [
+            explain.candidate(
+                one.context, rank, row, *found[row.vacancy_id], weights=weights, names=names
+            )
+            for rank, row in enumerate(one.rows, start=one.first_rank)
+        ]
+        for one in shown
     ]
 
 
@@ -412,7 +426,9 @@ def match_person(
     )
     outcome = MatchRepository(session).match(criteria, limit=limit)
     counts, rows = outcome.counts, outcome.rows
-    _log_query(session, principal, person, counts, relaxed=relax is not None)
+    MatchQueryRepository(session).record(
+        [_query_row(principal, person, counts, relaxed=relax is not None)]
+    )
     excluded = [
         ExclusionCount(
             constraint=name,
@@ -441,7 +457,7 @@ def match_person(
             )
         ),
         weights=resolved,
-        candidates=_candidates(session, context, rows, resolved),
+        candidates=_explain_all(session, [_Shown(context, rows)], resolved)[0],
     )
 
 
@@ -470,39 +486,55 @@ def allocate(session: Session, principal: Principal, data: AllocationRequest) ->
     contexts: list[explain.PersonContext] = []
     rows_by_person: list[list[RankedRow]] = []
     counts_by_person: list[ExclusionCounts] = []
+    queries: list[dict[str, Any]] = []
     for person in persons:
         context = _context(person)
         criteria = criteria_for(person, context, weights=weights)
         outcome = repository.match(criteria, limit=per_person)
         counts, rows = outcome.counts, outcome.rows
-        _log_query(session, principal, person, counts, relaxed=False)
+        queries.append(_query_row(principal, person, counts, relaxed=False))
         contexts.append(context)
         rows_by_person.append(rows)
         counts_by_person.append(counts)
+    MatchQueryRepository(session).record(queries)
     scores = {
         (index, row.vacancy_id): row.score
         for index, rows in enumerate(rows_by_person)
         for row in rows
     }
     assignment = optimal_assignment(scores, len(persons), data.objective)
+    positions = {
+        index: next(i for i, row in enumerate(rows_by_person[index]) if row.vacancy_id == vacancy)
+        for index, vacancy in assignment.items()
+    }
+    chosen = dict(
+        zip(
+            positions,
+            _explain_all(
+                session,
+                [
+                    _Shown(
+                        contexts[index],
+                        rows_by_person[index][position : position + 1],
+                        first_rank=position + 1,
+                    )
+                    for index, position in positions.items()
+                ],
+                weights,
+            ),
+            strict=True,
+        )
+    )
     assignments: list[Assignment] = []
     unassigned: list[UnassignedPerson] = []
     total = 0.0
     for index, person in enumerate(persons):
-        vacancy_id = assignment.get(index)
-        if vacancy_id is not None:
-            rows = rows_by_person[index]
-            position = next(i for i, row in enumerate(rows) if row.vacancy_id == vacancy_id)
-            chosen = _candidates(
-                session,
-                contexts[index],
-                rows[position : position + 1],
-                weights,
-                first_rank=position + 1,
-            )[0]
-            total += rows[position].score
+        if index in chosen:
+            total += rows_by_person[index][positions[index]].score
             assignments.append(
-                Assignment(person_id=person.id, reference=person.reference, candidate=chosen)
+                Assignment(
+                    person_id=person.id, reference=person.reference, candidate=chosen[index][0]
+                )
             )
             continue
         counts = counts_by_person[index]
