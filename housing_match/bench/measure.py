@@ -105,7 +105,7 @@ def floor_criteria(
         # The service's own context and criteria, so the floor asks exactly what the match asks.
         return [
             service.criteria_for(
-                persons[person_id], service._context(persons[person_id]), weights=weights
+                persons[person_id], service.person_context(persons[person_id]), weights=weights
             )
             for person_id in person_ids
         ]

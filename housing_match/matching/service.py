@@ -268,7 +268,8 @@ def resolve_weights(overrides: dict[Factor, float] | None) -> dict[Factor, float
     return weights
 
 
-def _context(person: Person) -> explain.PersonContext:
+def person_context(person: Person) -> explain.PersonContext:
+    """What explanations need of a person: anchors, ceiling, the plan in force at move-in."""
     coverage_date = person.move_in_date or today_jst()
     return explain.PersonContext(
         person=person,
@@ -420,7 +421,7 @@ def match_person(
     person = _own_person(session, principal, person_id)
     _log_reads(session, principal, [person.id], ReadPurpose.MATCHES)
     resolved = resolve_weights(weights)
-    context = _context(person)
+    context = person_context(person)
     criteria = criteria_for(
         person, context, weights=resolved, relax=relax, radius_factor=radius_factor
     )
@@ -488,7 +489,7 @@ def allocate(session: Session, principal: Principal, data: AllocationRequest) ->
     counts_by_person: list[ExclusionCounts] = []
     queries: list[dict[str, Any]] = []
     for person in persons:
-        context = _context(person)
+        context = person_context(person)
         criteria = criteria_for(person, context, weights=weights)
         outcome = repository.match(criteria, limit=per_person)
         counts, rows = outcome.counts, outcome.rows

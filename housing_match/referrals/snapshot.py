@@ -24,13 +24,17 @@ from housing_match.matching.mapping import places_read, support_plan_read
 from housing_match.matching.repository import MatchRepository
 from housing_match.matching.rules import HARD_CONSTRAINT_LABELS_JA, Factor
 from housing_match.matching.schemas import Candidate
-from housing_match.matching.service import criteria_for, rent_ceiling_of, resolve_weights
+from housing_match.matching.service import (
+    criteria_for,
+    person_context,
+    rent_ceiling_of,
+    resolve_weights,
+)
 from housing_match.matching.vocabulary import (
     SHARED_FIELD_LABELS_JA,
     ConsentRecipient,
     Facility,
     SharedField,
-    today_jst,
 )
 from housing_match.models import Dwelling, Person, Vacancy
 from housing_match.referrals.repository import ReferralMatchRepository
@@ -67,22 +71,6 @@ def consented_fields(person: Person) -> list[SharedField] | None:
         return None
     return sorted(
         {SharedField(name) for name in sharing[ConsentRecipient.SUPPORT_CORPORATION.value]}
-    )
-
-
-def person_context(person: Person) -> explain.PersonContext:
-    """The matcher's per-person context, built as ``matching.service`` builds it."""
-    coverage_date = person.move_in_date or today_jst()
-    return explain.PersonContext(
-        person=person,
-        anchors=places_read(person).anchors,
-        rent_ceiling_yen=rent_ceiling_of(person).yen,
-        coverage_date=coverage_date,
-        active_plan=[
-            entry
-            for entry in person.support_plan
-            if entry.until is None or entry.until >= coverage_date
-        ],
     )
 
 
