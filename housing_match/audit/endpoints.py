@@ -1,8 +1,11 @@
 from __future__ import annotations
 
-from typing import Annotated
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import JSONResponse
 
 from housing_match.audit import service
 from housing_match.audit.exports import (
@@ -64,6 +67,16 @@ Cursor = Annotated[str | None, Query(description="JSON pages only; exports hold 
 Limit = Annotated[int, Query(ge=1, le=500, description="JSON page size; exports hold every row.")]
 
 
+def _places(items: Sequence[Any], identify: Callable[[Any], uuid.UUID]) -> JSONResponse:
+    """A report's rows as a FeatureCollection: each row's location, the rest as properties."""
+    return feature_collection(
+        feature(
+            item.location, item.model_dump(mode="json", exclude={"location"}), str(identify(item))
+        )
+        for item in items
+    )
+
+
 @router.get(
     "/registrations",
     response_model=RegistrationsAudit,
@@ -84,12 +97,7 @@ def registrations(
     report = service.audit_registrations(session, scope, cursor=None, limit=None)
     if chosen is ReportFormat.CSV:
         return registrations_csv(report)
-    return feature_collection(
-        feature(
-            item.location, item.model_dump(mode="json", exclude={"location"}), str(item.dwelling_id)
-        )
-        for item in report.items
-    )
+    return _places(report.items, lambda item: item.dwelling_id)
 
 
 @router.get(
@@ -129,12 +137,7 @@ def rent_balance(
     report = service.audit_rent_balance(session, scope, thresholds, cursor=None, limit=None)
     if chosen is ReportFormat.CSV:
         return rent_balance_csv(report)
-    return feature_collection(
-        feature(
-            item.location, item.model_dump(mode="json", exclude={"location"}), str(item.dwelling_id)
-        )
-        for item in report.items
-    )
+    return _places(report.items, lambda item: item.dwelling_id)
 
 
 @router.get(
@@ -170,12 +173,7 @@ def vacancies(
     )
     if chosen is ReportFormat.CSV:
         return vacancies_csv(report)
-    return feature_collection(
-        feature(
-            item.location, item.model_dump(mode="json", exclude={"location"}), str(item.vacancy_id)
-        )
-        for item in report.items
-    )
+    return _places(report.items, lambda item: item.vacancy_id)
 
 
 @router.get(
