@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends
 from sqlalchemy import Engine, create_engine
@@ -12,16 +12,36 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from housing_match.settings import get_settings
 
+# Set on every connection of the service, so no transaction spends a round trip on them.
+# PostGIS functions are costed so high that the planner would JIT-compile short queries
+# (seconds) and start parallel workers for a few hundred rows, which on a small server only
+# takes a core from the next request; and once psycopg prepares a statement, a generic plan
+# would stop folding a person's geography parameters into constants.
+SESSION_SETTINGS = {
+    "jit": "off",
+    "max_parallel_workers_per_gather": "0",
+    "plan_cache_mode": "force_custom_plan",
+}
+
+
+def connect_options(application_name: str = "housing-match") -> dict[str, str]:
+    """libpq connection arguments carrying ``SESSION_SETTINGS``."""
+    options = " ".join(f"-c {name}={value}" for name, value in SESSION_SETTINGS.items())
+    return {"application_name": application_name, "options": options}
+
+
+def make_engine(
+    database_url: str, *, application_name: str = "housing-match", **kwargs: Any
+) -> Engine:
+    """An engine whose connections behave as the service's: every process that runs the
+    service's queries (the API, the CLI, the tests, the benchmarks) makes its engine here."""
+    return create_engine(database_url, connect_args=connect_options(application_name), **kwargs)
+
 
 @lru_cache
 def get_engine() -> Engine:
-    settings = get_settings()
-    return create_engine(
-        settings.database_url,
-        pool_size=10,
-        max_overflow=10,
-        pool_pre_ping=True,
-        connect_args={"application_name": "housing-match"},
+    return make_engine(
+        get_settings().database_url, pool_size=10, max_overflow=10, pool_pre_ping=True
     )
 
 

@@ -25,11 +25,12 @@ import sys
 import time
 import uuid
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 
 from housing_match.auth import CLI_ACTOR
+from housing_match.db import make_engine
 from housing_match.dbadmin import ensure_database, migrate
 from housing_match.demo_registry import DEMO_CITIES, _dwelling_input
 from housing_match.models import OrganisationKind
@@ -64,7 +65,7 @@ def main() -> int:
     bench_url = url.set(database=f"{url.database}_bench").render_as_string(hide_password=False)
     ensure_database(bench_url)
     migrate(bench_url)
-    engine = create_engine(bench_url)
+    engine = make_engine(bench_url, application_name="hm-bench-import")
     make_session = sessionmaker(bind=engine, expire_on_commit=False)
 
     print(f"generating {args.rows:,} rows…", file=sys.stderr)

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from housing_match.app import create_app
 from housing_match.auth import CLI_ACTOR
-from housing_match.db import get_session
+from housing_match.db import get_session, make_engine
 from housing_match.dbadmin import ensure_database, migrate
 from housing_match.models import Organisation, OrganisationKind
 from housing_match.organisations.schemas import OrganisationCreate
@@ -49,7 +49,7 @@ def database_url(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture(scope="session")
 def engine(database_url: str) -> Iterator[Engine]:
-    engine = create_engine(database_url, pool_size=5)
+    engine = make_engine(database_url, pool_size=5)
     yield engine
     engine.dispose()
 

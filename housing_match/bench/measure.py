@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from sqlalchemy import Select, func, select, text
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from housing_match.auth import Principal
@@ -28,12 +28,6 @@ from housing_match.models import MatchListing
 from housing_match.settings import get_settings
 
 MATCH_LIMIT = 20
-# What MatchRepository._planner_settings sets for every match; the floor runs under the same.
-PLANNER_SETTINGS = text(
-    "SELECT set_config('jit', 'off', true), "
-    "set_config('max_parallel_workers_per_gather', '0', true), "
-    "set_config('plan_cache_mode', 'force_custom_plan', true)"
-)
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:
@@ -118,7 +112,6 @@ def time_floor(
     for one in criteria:
         statement = floor_statement(one)
         with make_session() as session:
-            session.execute(PLANNER_SETTINGS)
             started = time.perf_counter()
             session.execute(statement).one()
             timings.append(time.perf_counter() - started)

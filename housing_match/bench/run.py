@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from housing_match.auth import CLI_ACTOR, Principal
 from housing_match.bench import measure, persons, synthetic
+from housing_match.db import make_engine
 from housing_match.dbadmin import ensure_database, migrate
 from housing_match.matching import service
 from housing_match.matching.schemas import PersonCreate
@@ -95,7 +96,7 @@ def run_bench(options: BenchOptions, *, command: str, progress: Progress) -> dic
     url = bench_database_url(options.database_url)
     progress(f"bench database {make_url(url).database}: dropping, creating, migrating")
     recreate_database(url)
-    engine = create_engine(url, pool_size=5, connect_args={"application_name": "hm-bench"})
+    engine = make_engine(url, application_name="hm-bench", pool_size=5)
     make_session = sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
     try:
         return _run(options, url, engine, make_session, command=command, progress=progress)

@@ -23,7 +23,6 @@ from sqlalchemy import (
     literal,
     or_,
     select,
-    text,
     tuple_,
 )
 
@@ -262,20 +261,8 @@ class ReferralMatchRepository(RepositoryBase[MatchListing]):
 
     model = MatchListing
 
-    def _planner_settings(self) -> None:
-        # As the matcher does, for this transaction: no JIT or parallel workers for short
-        # PostGIS queries, and custom plans so the person's geographies fold into constants.
-        self.session.execute(
-            text(
-                "SELECT set_config('jit', 'off', true), "
-                "set_config('max_parallel_workers_per_gather', '0', true), "
-                "set_config('plan_cache_mode', 'force_custom_plan', true)"
-            )
-        )
-
     def evaluate(self, criteria: MatchCriteria, vacancy_id: uuid.UUID) -> Evaluation | None:
         """None when the vacancy is not listed (not open, or its dwelling not registered)."""
-        self._planner_settings()
         sql = MatchSql(criteria)
         checks = {name: func.coalesce(check, false()) for name, check in sql.checks().items()}
         values = sql.factor_values()

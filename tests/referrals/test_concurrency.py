@@ -24,7 +24,7 @@ from sqlalchemy.pool import NullPool
 
 from housing_match.app import create_app
 from housing_match.auth import CLI_ACTOR
-from housing_match.db import get_session
+from housing_match.db import get_session, make_engine
 from housing_match.dbadmin import ensure_database, migrate
 from housing_match.models import (
     OrganisationKind,
@@ -67,7 +67,7 @@ def race(database_url: str) -> Iterator[Race]:
     ensure_database(url)
     migrate(url)
     # No pool: every session is its own connection, as concurrent requests are.
-    engine = create_engine(url, poolclass=NullPool)
+    engine = make_engine(url, poolclass=NullPool)
     factory = sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
 
     def committed_session() -> Iterator[Session]:
