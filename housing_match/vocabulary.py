@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 
 
@@ -61,3 +62,57 @@ PERSON_CATEGORY_LABELS_JA: dict[PersonCategory, str] = {
     PersonCategory.NEEDY: "生活困窮者",
     PersonCategory.OTHER: "その他",
 }
+
+
+# --- bit sets -------------------------------------------------------------------------------
+# The matcher tests "are these risks covered" and "are these categories accepted" on thousands
+# of homes per match, as integer bit operations on bit sets that ``match_listings`` stores next
+# to its arrays (migration 0005 computes them with the same positions). A position, once given,
+# is stored in the database: add new members at the end, never reorder or reuse one.
+RISK_KIND_BIT_ORDER: tuple[RiskKind, ...] = (
+    RiskKind.EMERGENCY_CONTACT,
+    RiskKind.RENT_GUARANTEE,
+    RiskKind.INITIAL_COSTS,
+    RiskKind.STABLE_INCOME,
+    RiskKind.WATCH_OVER,
+    RiskKind.TROUBLE_RESPONSE,
+    RiskKind.MONEY_MANAGEMENT,
+    RiskKind.ESTATE_DISPOSAL,
+    RiskKind.CONTRACT_SUPPORT,
+)
+PERSON_CATEGORY_BIT_ORDER: tuple[PersonCategory, ...] = (
+    PersonCategory.LOW_INCOME,
+    PersonCategory.DISASTER_VICTIM,
+    PersonCategory.ELDERLY,
+    PersonCategory.DISABLED,
+    PersonCategory.CHILD_RAISING,
+    PersonCategory.FOREIGNER,
+    PersonCategory.DV_VICTIM,
+    PersonCategory.CRIME_VICTIM,
+    PersonCategory.RELEASED_FROM_CORRECTIONAL_FACILITY,
+    PersonCategory.NEEDY,
+    PersonCategory.OTHER,
+)
+# A stored risk kind outside the vocabulary gets this bit, which no plan or home can cover: a
+# landlord's unknown requirement is never taken as met.
+UNKNOWN_RISK_BIT = 1 << 30
+
+_RISK_BITS = {kind.value: 1 << index for index, kind in enumerate(RISK_KIND_BIT_ORDER)}
+_CATEGORY_BITS = {
+    category.value: 1 << index for index, category in enumerate(PERSON_CATEGORY_BIT_ORDER)
+}
+
+
+def risk_bits(kinds: Iterable[str]) -> int:
+    bits = 0
+    for kind in kinds:
+        bits |= _RISK_BITS.get(kind, UNKNOWN_RISK_BIT)
+    return bits
+
+
+def category_bits(categories: Iterable[str]) -> int:
+    # An unknown category is nobody's, so it adds nothing.
+    bits = 0
+    for category in categories:
+        bits |= _CATEGORY_BITS.get(category, 0)
+    return bits

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from housing_match.matching.repository import RankedRow
+from housing_match.matching.repository import HomeDetails, RankedRow
 from housing_match.matching.rules import (
     FACTOR_LABELS_JA,
     FLOOR_AREA_MIN_FACTOR,
@@ -25,8 +24,9 @@ from housing_match.matching.schemas import (
     RiskExplanation,
 )
 from housing_match.matching.vocabulary import COVERER_KIND_LABELS_JA, CovererKind
-from housing_match.models import Dwelling, Person, SupportPlanEntry, Vacancy
-from housing_match.registry.mapping import dwelling_read
+from housing_match.models import Person, SupportPlanEntry
+from housing_match.registry.schemas import DwellingRead, RegistrationClass
+from housing_match.registry.standards import DwellingKind
 from housing_match.vocabulary import (
     PERSON_CATEGORY_LABELS_JA,
     RISK_KIND_LABELS_JA,
@@ -52,21 +52,19 @@ def _period(until: date | None) -> str:
     return OPEN_ENDED_JA if until is None else f"{until.isoformat()}まで"
 
 
-def risk_explanations(
-    context: PersonContext,
-    vacancy: Vacancy,
-    dwelling: Dwelling,
-    names: dict[uuid.UUID, str],
-) -> list[RiskExplanation]:
+def risk_explanations(context: PersonContext, home: HomeDetails) -> list[RiskExplanation]:
+    vacancy, dwelling = home.vacancy, home.dwelling
+    support = dwelling.residential_support
     certified = certification_coverage(
-        certified=dwelling.support_certifying_code is not None,
-        daily_safety_check=dwelling.support_daily_safety_check,
-        monthly_visit=dwelling.support_monthly_visit,
-        has_connections=bool(dwelling.support_connections),
+        certified=support is not None,
+        daily_safety_check=bool(support and support.daily_safety_check),
+        monthly_visit=bool(support and support.monthly_visit),
+        has_connections=bool(support and support.connections),
     )
-    whole_required = set(dwelling.required_whole_tenancy_risks)
+    required = {risk.risk_kind for risk in dwelling.required_risks}
+    whole_required = {risk.risk_kind for risk in dwelling.required_risks if risk.whole_tenancy}
     explanations: list[RiskExplanation] = []
-    for risk in (kind for kind in RiskKind if kind.value in dwelling.required_risks):
+    for risk in (kind for kind in RiskKind if kind in required):
         coverers: list[CovererExplanation] = []
         for entry in context.active_plan:
             if entry.risk_kind != risk.value:
@@ -91,7 +89,7 @@ def risk_explanations(
                     source=CovererSource.POSTING_CORPORATION,
                     coverer_kind=CovererKind.CORPORATION,
                     label_ja="居住支援法人（この空室の掲載法人）",
-                    name=names.get(vacancy.corporation_id, ""),
+                    name=vacancy.corporation_name,
                     organisation_id=vacancy.corporation_id,
                     until=None,
                     open_ended=open_ended,
@@ -101,22 +99,20 @@ def risk_explanations(
                 )
             )
         if risk in certified:
-            provider = dwelling.support_provider_id
+            provider = support.provider_organisation_id if support else None
             coverers.append(
                 CovererExplanation(
                     source=CovererSource.RESIDENTIAL_SUPPORT,
                     coverer_kind=None,
                     label_ja=f"居住サポート住宅の認定による支援（{certified[risk]}）",
-                    name=names.get(provider, "居住支援の提供者")
-                    if provider
-                    else "居住支援の提供者",
+                    name=home.provider_name or "居住支援の提供者",
                     organisation_id=provider,
                     until=None,
                     open_ended=True,
                     period_label_ja="認定の期間中（入居期間中）",
                 )
             )
-        whole = risk.value in whole_required
+        whole = risk in whole_required
         covered = bool(coverers) and (not whole or any(c.open_ended for c in coverers))
         explanations.append(
             RiskExplanation(
@@ -149,12 +145,12 @@ def _risk_sentence(
 def factor_explanations(
     context: PersonContext,
     row: RankedRow,
-    vacancy: Vacancy,
-    dwelling: Dwelling,
+    home: HomeDetails,
     weights: dict[Factor, float],
     risks: list[RiskExplanation],
 ) -> list[FactorExplanation]:
     person = context.person
+    vacancy, dwelling = home.vacancy, home.dwelling
     details: dict[Factor, str] = {}
     if context.anchors:
         details[Factor.ANCHOR_DISTANCE] = "、".join(
@@ -170,7 +166,7 @@ def factor_explanations(
         f"（余裕{headroom:,}円）"
     )
     target = max(FLOOR_AREA_TARGET_M2, FLOOR_AREA_MIN_FACTOR * float(person.min_area_m2 or 0))
-    room = "個室（最小）" if dwelling.kind == "shared_house" else "専有面積"
+    room = "個室（最小）" if dwelling.kind is DwellingKind.SHARED_HOUSE else "専有面積"
     details[Factor.FLOOR_AREA] = f"{room}{row.private_area_m2}㎡（目安{target:g}㎡）"
     features = [
         label
@@ -218,17 +214,17 @@ def factor_explanations(
     return explanations
 
 
-def _class_sentence(person: Person, dwelling: Dwelling) -> str:
-    certified = dwelling.support_certifying_code is not None
+def _class_sentence(person: Person, dwelling: DwellingRead) -> str:
+    certified = dwelling.residential_support is not None
     targets = [
         PERSON_CATEGORY_LABELS_JA[PersonCategory(category)]
         for category in dwelling.exclusive_target_categories
-        if category in person.categories
+        if category.value in person.categories
     ]
     parts: list[str] = []
     if certified:
         parts.append("居住サポート住宅")
-    if dwelling.registration_class == "exclusive":
+    if dwelling.registration_class is RegistrationClass.EXCLUSIVE:
         parts.append(f"専用住宅（対象：{'・'.join(targets) or '該当なし'}）")
     kind = "・".join(parts) or "登録住宅"
     need = "支援の必要が高い方" if person.high_support_needs else "支援の必要が高くない方"
@@ -239,12 +235,11 @@ def candidate(
     context: PersonContext,
     rank: int,
     row: RankedRow,
-    vacancy: Vacancy,
-    dwelling: Dwelling,
+    home: HomeDetails,
     weights: dict[Factor, float],
-    names: dict[uuid.UUID, str],
 ) -> Candidate:
-    risks = risk_explanations(context, vacancy, dwelling, names)
+    vacancy = home.vacancy
+    risks = risk_explanations(context, home)
     return Candidate(
         rank=rank,
         score=round(row.score, 4),
@@ -255,7 +250,7 @@ def candidate(
         vacancy=CandidateVacancy(
             id=vacancy.id,
             corporation_id=vacancy.corporation_id,
-            corporation_name=names.get(vacancy.corporation_id, ""),
+            corporation_name=vacancy.corporation_name,
             available_from=vacancy.available_from,
             rent_offered_yen=vacancy.rent_offered_yen,
             common_fee_offered_yen=vacancy.common_fee_offered_yen,
@@ -263,7 +258,7 @@ def candidate(
             refreshed_at=vacancy.refreshed_at,
             expires_at=vacancy.expires_at,
         ),
-        dwelling=dwelling_read(dwelling),
+        dwelling=home.dwelling,
         anchors=[
             AnchorDistance(
                 kind=anchor.kind,
@@ -276,6 +271,6 @@ def candidate(
             )
             for anchor, distance in zip(context.anchors, row.anchor_distances_m, strict=True)
         ],
-        factors=factor_explanations(context, row, vacancy, dwelling, weights, risks),
+        factors=factor_explanations(context, row, home, weights, risks),
         risks=risks,
     )

@@ -16,24 +16,34 @@ the SQL is rendered once per shape of criteria (``MatchRepository.rendered``). O
 
 from __future__ import annotations
 
+import contextlib
+import json
 import threading
+import typing
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
+from enum import Enum
+from functools import partial
 from typing import Any
 
+import psycopg
+from geoalchemy2 import Geometry
 from sqlalchemy import (
     Boolean,
+    ColumnClause,
     ColumnElement,
     Date,
     Float,
     Integer,
     Numeric,
     Select,
+    SQLColumnExpression,
     String,
     Text,
+    Uuid,
     and_,
     any_,
     bindparam,
@@ -44,6 +54,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
     not_,
     or_,
     select,
@@ -51,7 +62,9 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
+from sqlalchemy.orm import aliased, joinedload, selectinload
+from sqlalchemy.sql import visitors
 
 from housing_match.matching.rules import (
     CLASS_FIT_EXCLUSIVE,
@@ -74,7 +87,11 @@ from housing_match.models import (
     PersonReadLogEntry,
     Vacancy,
 )
+from housing_match.registry.mapping import dwelling_read_from_columns
+from housing_match.registry.schemas import DwellingRead
 from housing_match.repository import RepositoryBase
+from housing_match.schemas_common import GeoPoint
+from housing_match.vocabulary import category_bits, risk_bits
 
 RISK_ARRAY = ARRAY(String(32))
 Listing = MatchListing
@@ -158,14 +175,63 @@ class PersonReadLogRepository(RepositoryBase[PersonReadLogEntry]):
         ).all()
 
 
+@dataclass(frozen=True)
+class PersonReads:
+    """Reads of persons' data to log: whose, by whom, what for."""
+
+    person_ids: Sequence[uuid.UUID]
+    organisation_id: uuid.UUID
+    api_key_id: uuid.UUID | None
+    purpose: str
+
+
+_LOG_MATCHES = text(
+    "WITH logged_reads AS ("
+    " INSERT INTO person_reads (person_id, organisation_id, api_key_id, purpose)"
+    " SELECT person_id, :organisation_id, :api_key_id, :purpose"
+    " FROM unnest(:person_ids) AS person_id"
+    ") INSERT INTO match_queries"
+    " (center_id, municipality_code, candidate_count, excluded_by, top_constraint, relaxed)"
+    " SELECT center_id, municipality_code, candidate_count, excluded_by::jsonb,"
+    " top_constraint, relaxed"
+    " FROM unnest(:center_ids, :municipality_codes, :candidate_counts, :excluded_by,"
+    " :top_constraints, :relaxed)"
+    " AS q(center_id, municipality_code, candidate_count, excluded_by, top_constraint, relaxed)"
+).bindparams(
+    bindparam("organisation_id", type_=Uuid()),
+    bindparam("api_key_id", type_=Uuid()),
+    bindparam("purpose", type_=String()),
+    bindparam("person_ids", type_=ARRAY(Uuid())),
+    bindparam("center_ids", type_=ARRAY(Uuid())),
+    bindparam("municipality_codes", type_=ARRAY(String())),
+    bindparam("candidate_counts", type_=ARRAY(Integer())),
+    bindparam("excluded_by", type_=ARRAY(Text())),
+    bindparam("top_constraints", type_=ARRAY(Text())),
+    bindparam("relaxed", type_=ARRAY(Boolean())),
+)
+
+
 class MatchQueryRepository(RepositoryBase[MatchQuery]):
     model = MatchQuery
 
-    def record(self, rows: Sequence[dict[str, Any]]) -> None:
-        # A bulk INSERT, not ORM objects: the log is never read back in the request, and a
-        # flush per match cost more than the insert itself; an allocation's rows go in one.
-        if rows:
-            self.session.execute(insert(MatchQuery), list(rows))
+    def record(self, rows: Sequence[dict[str, Any]], reads: PersonReads) -> None:
+        """The aggregate query log of matches, and the read log of the persons they read, in
+        one statement: a match is timed by its round trips, and the logs need no answer."""
+        self.session.execute(
+            _LOG_MATCHES,
+            {
+                "organisation_id": reads.organisation_id,
+                "api_key_id": reads.api_key_id,
+                "purpose": reads.purpose,
+                "person_ids": list(reads.person_ids),
+                "center_ids": [row["center_id"] for row in rows],
+                "municipality_codes": [row["municipality_code"] for row in rows],
+                "candidate_counts": [row["candidate_count"] for row in rows],
+                "excluded_by": [json.dumps(row["excluded_by"]) for row in rows],
+                "top_constraints": [row["top_constraint"] for row in rows],
+                "relaxed": [row["relaxed"] for row in rows],
+            },
+        )
 
 
 # --- the match -------------------------------------------------------------------------------
@@ -224,6 +290,41 @@ class ExclusionCounts:
     excluded_only: dict[HardConstraint, int]  # homes this constraint alone excluded
 
 
+class Depth(Enum):
+    """How much of each ranked home a match reads."""
+
+    SCORES = "scores"  # vacancy id and score: enough to rank and to assign
+    RANKED = "ranked"  # every column of a RankedRow
+    EXPLAINED = "explained"  # and the home's details, for its explanation
+
+
+@dataclass(frozen=True, slots=True)
+class OfferedVacancy:
+    """What a candidate shows of its vacancy, and what the posting corporation covers."""
+
+    id: uuid.UUID
+    corporation_id: uuid.UUID
+    corporation_name: str
+    available_from: date
+    rent_offered_yen: int
+    common_fee_offered_yen: int
+    conditions: str
+    refreshed_at: datetime
+    expires_at: datetime
+    covered_risks: list[str]
+    covered_whole_tenancy_risks: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class HomeDetails:
+    """A listed home as its explanation shows it: the vacancy, the dwelling, and who provides
+    its 居住サポート (None when it is not certified or names no provider organisation)."""
+
+    vacancy: OfferedVacancy
+    dwelling: DwellingRead
+    provider_name: str | None
+
+
 @dataclass(frozen=True)
 class RankedRow:
     vacancy_id: uuid.UUID
@@ -234,6 +335,7 @@ class RankedRow:
     passes_strict: bool  # false: admitted only by the relaxation
     monthly_cost_yen: int
     private_area_m2: Decimal
+    home: HomeDetails | None = None  # when the match was asked for details
 
 
 def _geography(parameter: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -248,6 +350,24 @@ def _within(geography: ColumnElement[Any], radius_m: ColumnElement[float]) -> Co
 
 def _distance(geography: ColumnElement[Any]) -> ColumnElement[float]:
     return cast(func.ST_Distance(Listing.location, geography, False), Float)
+
+
+def _bit_and(left: SQLColumnExpression[int], right: SQLColumnExpression[int]) -> ColumnElement[int]:
+    return left.op("&", return_type=Integer)(right)
+
+
+def _bit_or(left: SQLColumnExpression[int], right: SQLColumnExpression[int]) -> ColumnElement[int]:
+    return left.op("|", return_type=Integer)(right)
+
+
+def _listing_columns(expression: ColumnElement[Any]) -> set[str]:
+    """The ``match_listings`` columns an expression reads."""
+    table = MatchListing.__table__
+    return {
+        element.key
+        for element in visitors.iterate(expression)
+        if isinstance(element, ColumnClause) and element.table is table
+    }
 
 
 def _float(value: float) -> ColumnElement[float]:
@@ -269,10 +389,13 @@ def match_parameters(criteria: MatchCriteria) -> dict[str, Any]:
     factor = c.radius_factor or 1.0
     params: dict[str, Any] = {
         "categories": list(c.categories),
+        "category_bits": category_bits(c.categories),
         "rent_ceiling": c.rent_ceiling_yen,
         "municipalities": sorted({c.home_municipality_code, *c.preferred_municipality_codes}),
         "plan_covered": list(c.plan_covered),
         "plan_open_ended": list(c.plan_open_ended),
+        "plan_covered_bits": risk_bits(c.plan_covered),
+        "plan_open_ended_bits": risk_bits(c.plan_open_ended),
         "rent_scale": float(max(c.rent_ceiling_yen, 1)),
         "area_target": float(
             max(FLOOR_AREA_TARGET_M2, FLOOR_AREA_MIN_FACTOR * float(c.min_area_m2 or 0))
@@ -387,14 +510,14 @@ class MatchSql:
         checks[HardConstraint.AVAILABLE_BY_MOVE_IN] = or_(
             cast(move_in, Date).is_(None), Listing.available_from <= move_in
         )
-        categories = self._array("categories", CATEGORY_ARRAY)
+        categories = self._p("category_bits", Integer)
         # Every category the person has must be accepted; a 専用住宅 must target one of them.
         checks[HardConstraint.CATEGORIES] = and_(
-            or_(Listing.accepts_all_categories, Listing.accepted_categories.contains(categories)),
             or_(
-                Listing.registration_class != "exclusive",
-                Listing.exclusive_target_categories.overlap(categories),
+                Listing.accepts_all_categories,
+                _bit_and(Listing.accepted_category_bits, categories) == categories,
             ),
+            or_(Listing.registration_class != "exclusive", self.targets_person()),
         )
         checks[HardConstraint.RENT_CEILING] = Listing.monthly_cost_yen <= self._p(
             "rent_ceiling", Integer
@@ -423,23 +546,9 @@ class MatchSql:
         checks[HardConstraint.PETS] = self._unless("has_pets", Listing.pets_allowed.is_(True))
         checks[HardConstraint.SMOKING] = self._unless("smokes", Listing.smoking_allowed.is_(True))
         if c.exclusion_zones:
-            checks[HardConstraint.EXCLUSION_ZONE] = and_(
-                *(
-                    not_(
-                        func.ST_Intersects(
-                            Listing.location, _geography(self._p(f"zone_{index}", Text))
-                        )
-                    )
-                    if zone.radius_m is None
-                    else not_(
-                        _within(
-                            _geography(self._p(f"zone_{index}", Text)),
-                            self._p(f"zone_{index}_m", Float),
-                        )
-                    )
-                    for index, zone in enumerate(c.exclusion_zones)
-                )
-            )
+            # One index scan finds the few homes inside any zone; every other home is then a
+            # hash probe away from passing, instead of a geodesic test per zone.
+            checks[HardConstraint.EXCLUSION_ZONE] = Listing.vacancy_id.not_in(self.zoned())
         required = [index for index, anchor in enumerate(c.anchors) if anchor.required]
         if required:
             checks[HardConstraint.ANCHOR_DISTANCE] = and_(
@@ -451,25 +560,37 @@ class MatchSql:
         checks[HardConstraint.SHARED_HOUSE] = self._unless(
             "household", Listing.kind != "shared_house"
         )
-        # Covered by the support plan, or by the home itself (posting corporation, 居住サポート).
+        # Covered by the support plan, or by the home itself (posting corporation, 居住サポート),
+        # and for the whole tenancy where the landlord asks: subsets, tested on bit sets.
+        covered = _bit_or(self._p("plan_covered_bits", Integer), Listing.covered_risk_bits)
+        open_ended = _bit_or(
+            self._p("plan_open_ended_bits", Integer), Listing.covered_whole_tenancy_risk_bits
+        )
         checks[HardConstraint.RISK_COVERAGE] = and_(
-            Listing.required_risks.contained_by(
-                self._array("plan_covered", RISK_ARRAY).op("||", return_type=RISK_ARRAY)(
-                    Listing.covered_risks
-                )
-            ),
-            # Most homes require no whole-tenancy cover: OR evaluates left to right, so they
-            # skip the array concatenation, the costliest part of this check on every home.
-            or_(
-                func.cardinality(Listing.required_whole_tenancy_risks) == 0,
-                Listing.required_whole_tenancy_risks.contained_by(
-                    self._array("plan_open_ended", RISK_ARRAY).op("||", return_type=RISK_ARRAY)(
-                        Listing.covered_whole_tenancy_risks
-                    )
-                ),
-            ),
+            _bit_and(Listing.required_risk_bits, covered) == Listing.required_risk_bits,
+            _bit_and(Listing.required_whole_tenancy_risk_bits, open_ended)
+            == Listing.required_whole_tenancy_risk_bits,
         )
         return checks
+
+    def zoned(self) -> Select[uuid.UUID]:
+        """The homes inside any of the person's exclusion zones."""
+        zoned = aliased(MatchListing, name="zoned")
+        inside = []
+        for index, zone in enumerate(self.c.exclusion_zones):
+            area = _geography(self._p(f"zone_{index}", Text))
+            if zone.radius_m is None:
+                inside.append(func.ST_Intersects(zoned.location, area))
+            else:
+                radius = self._p(f"zone_{index}_m", Float)
+                inside.append(func.ST_DWithin(zoned.location, area, radius, False))
+        return select(zoned.vacancy_id).where(or_(*inside))
+
+    def targets_person(self) -> ColumnElement[bool]:
+        """A 専用住宅's target categories include one of the person's."""
+        return (
+            _bit_and(Listing.exclusive_target_category_bits, self._p("category_bits", Integer)) != 0
+        )
 
     def loosened(self) -> ColumnElement[bool] | None:
         """The relaxed version of the relaxed constraint: None when it is simply dropped."""
@@ -533,8 +654,7 @@ class MatchSql:
             1.0 - cast(age_seconds, Float) / self._p("ttl_seconds", Float)
         )
         exclusive_for_person = and_(
-            Listing.registration_class == "exclusive",
-            Listing.exclusive_target_categories.overlap(self._array("categories", CATEGORY_ARRAY)),
+            Listing.registration_class == "exclusive", self.targets_person()
         )
         high_support = self._p("high_support_needs", Boolean)
         class_fit = case(
@@ -577,20 +697,130 @@ class MatchSql:
         return cast(total, Float)
 
 
-@dataclass(frozen=True)
 class MatchOutcome:
-    counts: ExclusionCounts
-    rows: list[RankedRow]
+    """The counts of one match, and its ranked homes as read: each becomes a ``RankedRow``
+    only when asked for (an allocation reads a person's top n to choose one of them)."""
+
+    __slots__ = ("_anchors", "_at", "_depth", "_found", "counts")
+
+    def __init__(
+        self,
+        counts: ExclusionCounts,
+        found: list[tuple[Any, ...]],
+        at: dict[str, int],
+        *,
+        anchors: int,
+        depth: Depth,
+    ) -> None:
+        self.counts = counts
+        # With no candidate, the statement returns one row of NULL candidate columns.
+        self._found = [row for row in found if row[at["vacancy_id"]] is not None]
+        self._at = at
+        self._anchors = anchors
+        self._depth = depth
+
+    def __len__(self) -> int:
+        return len(self._found)
+
+    @property
+    def scores(self) -> list[tuple[uuid.UUID, float]]:
+        """(vacancy id, score) of each ranked home, best first."""
+        vacancy, score = self._at["vacancy_id"], self._at["score"]
+        return [(row[vacancy], float(row[score])) for row in self._found]
+
+    @property
+    def rows(self) -> list[RankedRow]:
+        return [self.row(position) for position in range(len(self._found))]
+
+    def row(self, position: int) -> RankedRow:
+        if self._depth is Depth.SCORES:
+            raise ValueError("a match read to Depth.SCORES has no rows to explain")
+        found, at = self._found[position], self._at
+        return RankedRow(
+            vacancy_id=found[at["vacancy_id"]],
+            dwelling_id=found[at["dwelling_id"]],
+            score=float(found[at["score"]]),
+            passes_strict=bool(found[at["passes_strict"]]),
+            monthly_cost_yen=int(found[at["monthly_cost_yen"]]),
+            private_area_m2=Decimal(found[at["private_area_m2"]]),
+            values={factor: float(found[at[f"v_{factor.value}"]]) for factor in Factor},
+            anchor_distances_m=tuple(
+                float(found[at[f"d_{index}"]]) for index in range(self._anchors)
+            ),
+            home=_home(_Positional(found, at)) if self._depth is Depth.EXPLAINED else None,
+        )
+
+
+@dataclass(frozen=True)
+class FailureBits:
+    """Which bit of a home's ``failed`` set stands for which hard constraint of one match.
+
+    A match computes, per home considered, one integer with a bit set for each constraint the
+    home fails (and one for failing a loosened constraint); the database returns how many
+    homes share each such set, and every count of the result follows from those few pairs.
+    """
+
+    constraints: dict[HardConstraint, int]
+    loosened: int | None
+    relaxed: HardConstraint | None
+
+    @classmethod
+    def of(
+        cls, checks: Iterable[HardConstraint], *, loosened: bool, relaxed: HardConstraint | None
+    ) -> FailureBits:
+        constraints = {name: 1 << index for index, name in enumerate(checks)}
+        return cls(constraints, 1 << len(constraints) if loosened else None, relaxed)
+
+    @property
+    def strict(self) -> int:
+        """Failing any of these, a home is not a candidate without relaxation."""
+        return sum(self.constraints.values())
+
+    @property
+    def admitting(self) -> int:
+        """Failing any of these, a home is not a candidate even with the relaxation."""
+        bits = sum(bit for name, bit in self.constraints.items() if name is not self.relaxed)
+        return bits | (self.loosened or 0)
+
+    def counts(self, histogram: Iterable[tuple[int, int]]) -> ExclusionCounts:
+        pairs = list(histogram)
+        strict, admitting = self.strict, self.admitting
+        return ExclusionCounts(
+            considered=sum(homes for _, homes in pairs),
+            candidates=sum(homes for failed, homes in pairs if not failed & admitting),
+            strict_candidates=sum(homes for failed, homes in pairs if not failed & strict),
+            excluded={
+                name: sum(homes for failed, homes in pairs if failed & bit)
+                for name, bit in self._all_constraints().items()
+            },
+            excluded_only={
+                name: sum(homes for failed, homes in pairs if failed & strict == bit)
+                for name, bit in self._all_constraints().items()
+            },
+        )
+
+    def _all_constraints(self) -> dict[HardConstraint, int]:
+        # A constraint left out of the SQL (moot for this person) excluded nothing: bit 0.
+        return {name: self.constraints.get(name, 0) for name in HardConstraint}
 
 
 @dataclass(frozen=True)
 class RenderedMatch:
-    """The match SQL of one shape, as the driver receives it."""
+    """The match SQL of one shape, as the server receives it: with PostgreSQL's own ``$n``
+    placeholders, so the driver sends it as it is (psycopg would otherwise rewrite the named
+    placeholders of a statement this long on every call; it caches only short ones)."""
 
     sql: str
+    names: tuple[str, ...]  # the parameter of each placeholder, $1 first
     # Parameters that are not the person's (literals of the statement itself): the same for
     # every person of the shape.
     constants: dict[str, Any]
+    columns: dict[str, int]  # result column positions by name
+    bits: FailureBits | None  # for a match statement
+
+
+# Compiles for PostgreSQL with $n placeholders (and the psycopg dialect's casts).
+MATCH_DIALECT = PGDialect_psycopg(paramstyle="numeric_dollar")  # type: ignore[no-untyped-call]
 
 
 # Building and compiling the statement costs several times what the database spends on most
@@ -600,170 +830,333 @@ _rendered: dict[tuple[Any, ...], RenderedMatch] = {}
 # Requests run in a thread pool: eviction iterates the dict while another thread may insert.
 _rendered_lock = threading.Lock()
 
+# What an explanation shows of a home, read in the same statement as the ranking.
+VACANCY_FIELDS = (
+    "id",
+    "corporation_id",
+    "available_from",
+    "rent_offered_yen",
+    "common_fee_offered_yen",
+    "conditions",
+    "refreshed_at",
+    "expires_at",
+    "covered_risks",
+    "covered_whole_tenancy_risks",
+)
+DWELLING_FIELDS = tuple(
+    column.key for column in Dwelling.__table__.columns if column.key != "location"
+)
+_corporation = aliased(Organisation, name="corporation")
+_provider = aliased(Organisation, name="provider")
+
+
+def _detail_columns() -> list[ColumnElement[Any]]:
+    point = cast(Dwelling.location, Geometry)
+    return [
+        *(getattr(Vacancy, name).label(f"vacancy__{name}") for name in VACANCY_FIELDS),
+        _corporation.name.label("corporation_name"),
+        *(Dwelling.__table__.c[name].label(f"dwelling__{name}") for name in DWELLING_FIELDS),
+        func.ST_Y(point, type_=Float).label("latitude"),
+        func.ST_X(point, type_=Float).label("longitude"),
+        _provider.name.label("provider_name"),
+    ]
+
+
+def _detail_joins(
+    vacancy_id: SQLColumnExpression[uuid.UUID],
+) -> list[tuple[Any, ColumnElement[bool]]]:
+    """(target, on) of the inner joins from a vacancy id to its details, in order."""
+    return [
+        (Vacancy, Vacancy.id == vacancy_id),
+        (Dwelling, Dwelling.id == Vacancy.dwelling_id),
+        (_corporation, _corporation.id == Vacancy.corporation_id),
+    ]
+
+
+class _Positional:
+    """A result row read by column name through a shape's column positions."""
+
+    __slots__ = ("at", "row")
+
+    def __init__(self, row: Sequence[Any], at: dict[str, int]) -> None:
+        self.row = row
+        self.at = at
+
+    def __getitem__(self, name: str) -> Any:
+        return self.row[self.at[name]]
+
+
+def _home(mapping: Any) -> HomeDetails:
+    vacancy = OfferedVacancy(
+        corporation_name=mapping["corporation_name"],
+        **{name: mapping[f"vacancy__{name}"] for name in VACANCY_FIELDS},
+    )
+    dwelling = dwelling_read_from_columns(
+        {name: mapping[f"dwelling__{name}"] for name in DWELLING_FIELDS},
+        location=GeoPoint(latitude=mapping["latitude"], longitude=mapping["longitude"]),
+    )
+    return HomeDetails(vacancy, dwelling, mapping["provider_name"])
+
+
+def _ranked_columns(
+    sql: MatchSql, checks: dict[HardConstraint, ColumnElement[bool]], depth: Depth
+) -> tuple[list[ColumnElement[Any]], ColumnElement[float]]:
+    """The columns of a ranked home at ``depth``, and its score (labelled "score")."""
+    values = sql.factor_values()
+    score = sql.score(values).label("score")
+    columns: list[Any] = [Listing.vacancy_id, score]
+    if depth is Depth.SCORES:
+        return columns, score
+    # Admitted by the relaxation alone, a home fails the relaxed constraint.
+    relax = sql.c.relax
+    relaxed_check = checks.get(relax) if relax is not None else None
+    passes_strict = true() if relaxed_check is None else func.coalesce(relaxed_check, false())
+    columns += [
+        Listing.dwelling_id,
+        passes_strict.label("passes_strict"),
+        Listing.monthly_cost_yen,
+        Listing.private_area_m2,
+        *(value.label(f"v_{factor.value}") for factor, value in values.items()),
+        *(distance.label(f"d_{index}") for index, distance in enumerate(sql.anchor_distances())),
+    ]
+    return columns, score
+
+
+def _with_details(
+    first: list[ColumnElement[Any]], ranked: Any, depth: Depth, *, outer: Any
+) -> Select[*tuple[Any, ...]]:
+    """``first`` and the ranked homes' columns, with their details at ``Depth.EXPLAINED``;
+    LEFT JOINed to ``outer`` (one row) when given, so that no ranked home still makes a row."""
+    homes: Any = ranked
+    columns = [*first, *ranked.c]
+    if depth is Depth.EXPLAINED:
+        for target, on in _detail_joins(ranked.c.vacancy_id):
+            homes = homes.join(target, on)
+        homes = homes.outerjoin(_provider, _provider.id == Dwelling.support_provider_id)
+        columns.extend(_detail_columns())
+    source = homes if outer is None else outer.outerjoin(homes, true())
+    return select(*columns).select_from(source)
+
+
+_NO_COUNTS = ExclusionCounts(0, 0, 0, {}, {})
+
 
 class MatchRepository(RepositoryBase[MatchListing]):
     """The match over ``match_listings``: the registry itself is never scanned."""
 
     model = MatchListing
 
-    def _planner_settings(self) -> None:
-        """For this transaction only, in one round trip.
+    def match(
+        self, criteria: MatchCriteria, *, limit: int, depth: Depth = Depth.EXPLAINED
+    ) -> MatchOutcome:
+        """The counts and the top ``limit`` candidates, read to ``depth``."""
+        return self.match_many([criteria], limit=limit, depth=depth)[0]
 
-        PostGIS functions are costed so high that the planner would JIT-compile these short
-        queries (seconds) and start parallel workers for a few hundred rows; and once the
-        driver prepares the statement, a generic plan would stop folding the person's
-        geography parameters into constants.
-        """
-        self.session.execute(
-            text(
-                "SELECT set_config('jit', 'off', true), "
-                "set_config('max_parallel_workers_per_gather', '0', true), "
-                "set_config('plan_cache_mode', 'force_custom_plan', true)"
-            )
-        )
+    def match_many(
+        self, criteria: Sequence[MatchCriteria], *, limit: int, depth: Depth = Depth.EXPLAINED
+    ) -> list[MatchOutcome]:
+        """``match`` for several persons, their statements pipelined."""
+        calls = [self.rendered(one, limit=limit, depth=depth) for one in criteria]
+        found = self._run(calls)
+        return [
+            self._outcome(rendered, rows, one, depth=depth)
+            for (rendered, _), rows, one in zip(calls, found, criteria, strict=True)
+        ]
 
-    def match(self, criteria: MatchCriteria, *, limit: int) -> MatchOutcome:
-        self._planner_settings()
-        found = (
-            self.session.connection().exec_driver_sql(*self.rendered(criteria, limit=limit)).all()
-        )
-        # The counts come on every row; with no candidate, on one row of NULL candidate columns.
-        counts = found[0]._mapping
-        rows: list[RankedRow] = []
-        for row in found:
-            mapping = row._mapping
-            if mapping["vacancy_id"] is None:
-                continue
-            rows.append(
-                RankedRow(
-                    vacancy_id=mapping["vacancy_id"],
-                    dwelling_id=mapping["dwelling_id"],
-                    score=float(mapping["score"]),
-                    passes_strict=bool(mapping["passes_strict"]),
-                    monthly_cost_yen=int(mapping["monthly_cost_yen"]),
-                    private_area_m2=Decimal(mapping["private_area_m2"]),
-                    values={factor: float(mapping[f"v_{factor.value}"]) for factor in Factor},
-                    anchor_distances_m=tuple(
-                        float(mapping[f"d_{index}"]) for index in range(len(criteria.anchors))
-                    ),
-                )
+    def ranked_rows(
+        self, chosen: Sequence[tuple[MatchCriteria, uuid.UUID]], *, depth: Depth = Depth.EXPLAINED
+    ) -> list[RankedRow | None]:
+        """For each (person's criteria, vacancy), the home as that person's match ranks it
+        (None when it is no longer listed): for homes chosen from ``Depth.SCORES`` rows."""
+        if depth is Depth.SCORES:
+            raise ValueError("ranked rows are read to Depth.RANKED at least")
+        calls = [
+            self._render(
+                ("home", match_shape(one), depth),
+                partial(self._home_build, one, depth),
+                match_parameters(one) | {"vacancy_id": vacancy_id},
             )
+            for one, vacancy_id in chosen
+        ]
+        rows: list[RankedRow | None] = []
+        for (rendered, _), found, (one, _) in zip(calls, self._run(calls), chosen, strict=True):
+            outcome = MatchOutcome(
+                _NO_COUNTS, found, rendered.columns, anchors=len(one.anchors), depth=depth
+            )
+            rows.append(outcome.row(0) if len(outcome) else None)
+        return rows
+
+    def _home_build(
+        self, criteria: MatchCriteria, depth: Depth
+    ) -> tuple[Select[*tuple[Any, ...]], None]:
+        return self.home_statement(criteria, depth=depth), None
+
+    def _run(self, calls: Sequence[tuple[RenderedMatch, dict[str, Any]]]) -> list[Any]:
+        """Each rendered statement's rows. Several are pipelined: sent together and executed
+        back to back while the rows already returned are read here, instead of one round trip
+        and one idle database per statement. On the session's own connection and transaction,
+        past SQLAlchemy's result layer: the columns are known per shape."""
+        driver = typing.cast(
+            "psycopg.Connection[Any]", self.session.connection().connection.driver_connection
+        )
+        with contextlib.ExitStack() as stack:
+            if len(calls) > 1:
+                stack.enter_context(driver.pipeline())
+            cursors = []
+            for rendered, params in calls:
+                cursor = stack.enter_context(psycopg.RawCursor(driver))
+                cursor.execute(rendered.sql, [params[name] for name in rendered.names])
+                cursors.append(cursor)
+            return [cursor.fetchall() for cursor in cursors]
+
+    @staticmethod
+    def _outcome(
+        rendered: RenderedMatch,
+        found: list[tuple[Any, ...]],
+        criteria: MatchCriteria,
+        *,
+        depth: Depth,
+    ) -> MatchOutcome:
+        at = rendered.columns
+        bits = rendered.bits
+        if bits is None:
+            raise ValueError("not a match statement")
+        # The histogram comes on every row (one row at least).
+        first = found[0]
+        histogram = zip(
+            first[at["failed_sets"]] or (), first[at["failed_homes"]] or (), strict=True
+        )
         return MatchOutcome(
-            counts=ExclusionCounts(
-                considered=int(counts["considered"]),
-                candidates=int(counts["candidates"]),
-                strict_candidates=int(counts["strict_candidates"]),
-                # A constraint left out of the SQL (moot for this person) excluded nothing.
-                excluded={name: int(counts.get(f"x_{name.value}", 0)) for name in HardConstraint},
-                excluded_only={
-                    name: int(counts.get(f"o_{name.value}", 0)) for name in HardConstraint
-                },
-            ),
-            rows=rows,
+            bits.counts(histogram), found, at, anchors=len(criteria.anchors), depth=depth
         )
 
-    def rendered(self, criteria: MatchCriteria, *, limit: int) -> tuple[str, dict[str, Any]]:
-        """The match SQL for the criteria's shape, rendered once, and this call's parameters."""
-        params = match_parameters(criteria) | {"limit": limit}
-        dialect = self.session.get_bind().dialect
-        key = (dialect.name, dialect.paramstyle, match_shape(criteria))
+    def rendered(
+        self, criteria: MatchCriteria, *, limit: int, depth: Depth = Depth.EXPLAINED
+    ) -> tuple[RenderedMatch, dict[str, Any]]:
+        """The match SQL for the criteria's shape, rendered once, and this call's parameters
+        by name."""
+        return self._render(
+            ("match", match_shape(criteria), depth),
+            lambda: self.match_statement(criteria, limit=limit, depth=depth),
+            match_parameters(criteria) | {"limit": limit},
+        )
+
+    @staticmethod
+    def _render(
+        key: tuple[Any, ...],
+        build: Callable[[], tuple[Select[*tuple[Any, ...]], FailureBits | None]],
+        params: dict[str, Any],
+    ) -> tuple[RenderedMatch, dict[str, Any]]:
         rendered = _rendered.get(key)
         if rendered is None:
-            compiled = self.match_statement(criteria, limit=limit).compile(dialect=dialect)
+            statement, bits = build()
+            compiled = statement.compile(dialect=MATCH_DIALECT)
             rendered = RenderedMatch(
                 sql=compiled.string,
+                names=tuple(compiled.positiontup or ()),
                 constants={
                     name: value for name, value in compiled.params.items() if name not in params
                 },
+                columns={
+                    name: index for index, name in enumerate(statement.selected_columns.keys())
+                },
+                bits=bits,
             )
             with _rendered_lock:
                 if len(_rendered) >= RENDERED_SHAPES_MAX:
                     del _rendered[next(iter(_rendered))]
                 _rendered[key] = rendered
-        return rendered.sql, rendered.constants | params
+        return rendered, rendered.constants | params
 
-    def match_statement(self, criteria: MatchCriteria, *, limit: int) -> Select[*tuple[Any, ...]]:
+    def match_statement(
+        self, criteria: MatchCriteria, *, limit: int, depth: Depth = Depth.EXPLAINED
+    ) -> tuple[Select[*tuple[Any, ...]], FailureBits]:
         """One statement, one pass over the considered homes.
 
-        ``evaluated`` (MATERIALIZED, so each check runs once per home) holds a boolean per
-        hard constraint; ``counts`` aggregates them with FILTER; ``ranked`` scores only the
-        admitted homes, best first, then by vacancy id; the result is ranked LEFT JOIN counts.
+        ``considered`` (MATERIALIZED, so each check runs once per home) holds, per home, the
+        set of constraints it fails as bits; ``histogram`` counts the homes per set;
+        ``ranked`` reads the admitted homes again by address (a TID scan) and scores them,
+        best first, then by vacancy id; the result is the histogram LEFT JOIN the ranked homes
+        (with their details).
         """
         sql = MatchSql(criteria)
-        checks = {name: func.coalesce(check, false()) for name, check in sql.checks().items()}
+        checks = sql.checks()
         loosened = sql.loosened()
-        evaluated = (
-            select(
-                Listing.vacancy_id,
-                *(check.label(f"ok_{name.value}") for name, check in checks.items()),
-                func.coalesce(loosened if loosened is not None else true(), false()).label(
-                    "ok_loosened"
-                ),
-            )
+        bits = FailureBits.of(checks, loosened=loosened is not None, relaxed=criteria.relax)
+        tests = [(checks[name], bit) for name, bit in bits.constraints.items()]
+        if loosened is not None and bits.loosened is not None:
+            tests.append((loosened, bits.loosened))
+        # A NULL test is a failure, as a false one.
+        failed: ColumnElement[int] = literal_column("0", Integer)
+        for check, bit in tests:
+            failed = failed + case((check, 0), else_=bit)
+        # Narrow rows: a row's address (ctid) and its failures. Carrying the columns the
+        # ranking reads would copy every considered home's arrays and location; the admitted
+        # few are read again by address instead.
+        row_id: ColumnElement[Any] = literal_column(f"{MatchListing.__tablename__}.ctid")
+        considered = (
+            select(row_id.label("row_id"), failed.label("failed"))
             .where(*sql.universe(relaxed=criteria.relax is not None))
-            .cte("evaluated")
+            .cte("considered")
             .prefix_with("MATERIALIZED")
         )
-        oks = {name: evaluated.c[f"ok_{name.value}"] for name in checks}
-        # From the materialized booleans, not the checks: summing the checks themselves in the
-        # CTE would run every PostGIS call twice.
-        failures: ColumnElement[Any] = literal(0)
-        for ok in oks.values():
-            failures = failures + cast(not_(ok), Integer)
-        strict = and_(*oks.values())
-        admitted = and_(true(), *(ok for name, ok in oks.items() if name is not criteria.relax))
-        if loosened is not None:
-            admitted = and_(admitted, evaluated.c.ok_loosened)
-        count_columns: list[ColumnElement[Any]] = [
-            func.count().label("considered"),
-            func.count().filter(admitted).label("candidates"),
-            func.count().filter(strict).label("strict_candidates"),
-        ]
-        for name, ok in oks.items():
-            count_columns.append(func.count().filter(not_(ok)).label(f"x_{name.value}"))
-            count_columns.append(
-                func.count().filter(and_(not_(ok), failures == 1)).label(f"o_{name.value}")
-            )
-        counts = select(*count_columns).select_from(evaluated).cte("counts")
-        values = sql.factor_values()
-        score = sql.score(values).label("score")
+        by_set = (
+            select(considered.c.failed, func.count().label("homes"))
+            .group_by(considered.c.failed)
+            .subquery("by_set")
+        )
+        histogram = select(
+            func.array_agg(by_set.c.failed).label("failed_sets"),
+            func.array_agg(by_set.c.homes).label("failed_homes"),
+        ).cte("histogram")
+        admitting = literal_column(str(bits.admitting), Integer)
+        admitted = func.array(
+            select(considered.c.row_id)
+            .where(_bit_and(considered.c.failed, admitting) == 0)
+            .scalar_subquery()
+        )
+        columns, score = _ranked_columns(sql, checks, depth)
         ranked = (
-            select(
-                Listing.vacancy_id,
-                Listing.dwelling_id,
-                score,
-                strict.label("passes_strict"),
-                Listing.monthly_cost_yen,
-                Listing.private_area_m2,
-                *(value.label(f"v_{factor.value}") for factor, value in values.items()),
-                *(
-                    distance.label(f"d_{index}")
-                    for index, distance in enumerate(sql.anchor_distances())
-                ),
-            )
-            .select_from(evaluated.join(Listing, Listing.vacancy_id == evaluated.c.vacancy_id))
-            .where(admitted)
+            select(*columns)
+            .where(row_id == any_(admitted))
             .order_by(score.desc(), Listing.vacancy_id)
             .limit(bindparam("limit", limit, type_=Integer))
             .cte("ranked")
         )
-        return (
-            select(counts, ranked)
-            .select_from(counts.outerjoin(ranked, true()))
-            .order_by(ranked.c.score.desc(), ranked.c.vacancy_id)
-        )
+        statement = _with_details(
+            [histogram.c.failed_sets, histogram.c.failed_homes], ranked, depth, outer=histogram
+        ).order_by(ranked.c.score.desc(), ranked.c.vacancy_id)
+        return statement, bits
 
-    def vacancies_with_dwellings(
-        self, vacancy_ids: Sequence[uuid.UUID]
-    ) -> dict[uuid.UUID, tuple[Vacancy, Dwelling]]:
+    def home_statement(
+        self, criteria: MatchCriteria, *, depth: Depth = Depth.EXPLAINED
+    ) -> Select[*tuple[Any, ...]]:
+        """One listed home as the person's match ranks it: the same columns as a match's
+        ranked rows, for a home chosen by its vacancy id."""
+        sql = MatchSql(criteria)
+        columns, _ = _ranked_columns(sql, sql.checks(), depth)
+        ranked = (
+            select(*columns)
+            .where(
+                Listing.vacancy_id == bindparam("vacancy_id", type_=Uuid()),
+                Listing.expires_at > func.now(),
+            )
+            .cte("ranked")
+        )
+        return _with_details([], ranked, depth, outer=None)
+
+    def homes(self, vacancy_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, HomeDetails]:
+        """The same details as a match with ``details`` reads, for vacancies chosen later."""
         if not vacancy_ids:
             return {}
-        found = self.session.execute(
-            select(Vacancy, Dwelling)
-            .join(Dwelling, Dwelling.id == Vacancy.dwelling_id)
-            .where(Vacancy.id.in_(vacancy_ids))
-        ).all()
-        return {row[0].id: (row[0], row[1]) for row in found}
+        statement: Any = select(*_detail_columns()).select_from(Vacancy)
+        for target, on in _detail_joins(Vacancy.id)[1:]:
+            statement = statement.join(target, on)
+        statement = statement.outerjoin(
+            _provider, _provider.id == Dwelling.support_provider_id
+        ).where(Vacancy.id.in_(vacancy_ids))
+        found = self.session.execute(statement).all()
+        return {row._mapping["vacancy__id"]: _home(row._mapping) for row in found}
 
     def organisation_names(self, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
         wanted = sorted(set(ids))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -37,11 +36,13 @@ from housing_match.matching.mapping import (
 )
 from housing_match.matching.repository import (
     AnchorCriterion,
+    Depth,
     ExclusionCounts,
     MatchCriteria,
     MatchQueryRepository,
     MatchRepository,
     PersonReadLogRepository,
+    PersonReads,
     PersonRepository,
     RankedRow,
     ZoneCriterion,
@@ -127,6 +128,13 @@ def _log_reads(
         api_key_id=principal.api_key_id,
         purpose=purpose.value,
     )
+
+
+def _reads(
+    principal: Principal, person_ids: Sequence[uuid.UUID], purpose: ReadPurpose
+) -> PersonReads:
+    """For logs written with others in one statement (``MatchQueryRepository.record``)."""
+    return PersonReads(person_ids, principal.organisation_id, principal.api_key_id, purpose.value)
 
 
 def _own_person(session: Session, principal: Principal, person_id: uuid.UUID) -> Person:
@@ -365,43 +373,20 @@ def _query_row(
     }
 
 
-@dataclass(frozen=True)
-class _Shown:
-    """Candidates of one person to explain: their rows, ranked from ``first_rank``."""
-
-    context: explain.PersonContext
-    rows: Sequence[RankedRow]
-    first_rank: int = 1
-
-
-def _explain_all(
-    session: Session, shown: Sequence[_Shown], weights: dict[Factor, float]
-) -> list[list[Candidate]]:
-    """Per person, the candidates explained; two queries for all persons together, so an
-    allocation costs no more round trips than one match."""
-    repository = MatchRepository(session)
-    found = repository.vacancies_with_dwellings(
-        [row.vacancy_id for one in shown for row in one.rows]
-    )
-    names = repository.organisation_names(
-        [vacancy.corporation_id for vacancy, _ in found.values()]
-        + [d.support_provider_id for _, d in found.values() if d.support_provider_id]
-        + [
-            entry.coverer_organisation_id
-            for one in shown
-            for entry in one.context.active_plan
-            if entry.coverer_organisation_id
-        ]
-    )
-    return [
-        [
-            explain.candidate(
-                one.context, rank, row, *found[row.vacancy_id], weights=weights, names=names
-            )
-            for rank, row in enumerate(one.rows, start=one.first_rank)
-        ]
-        for one in shown
-    ]
+def _explained(
+    context: explain.PersonContext,
+    rows: Sequence[RankedRow],
+    weights: dict[Factor, float],
+    *,
+    first_rank: int = 1,
+) -> list[Candidate]:
+    """The candidates of one person explained, from rows read with their details."""
+    candidates = []
+    for rank, row in enumerate(rows, start=first_rank):
+        if row.home is None:
+            raise ValueError("a row to explain carries its home's details")
+        candidates.append(explain.candidate(context, rank, row, row.home, weights))
+    return candidates
 
 
 def match_person(
@@ -419,7 +404,6 @@ def match_person(
     if radius_factor is not None and relax is not HardConstraint.ANCHOR_DISTANCE:
         raise BadRequest("radius_factor goes with relax=anchor_distance.")
     person = _own_person(session, principal, person_id)
-    _log_reads(session, principal, [person.id], ReadPurpose.MATCHES)
     resolved = resolve_weights(weights)
     context = person_context(person)
     criteria = criteria_for(
@@ -428,7 +412,8 @@ def match_person(
     outcome = MatchRepository(session).match(criteria, limit=limit)
     counts, rows = outcome.counts, outcome.rows
     MatchQueryRepository(session).record(
-        [_query_row(principal, person, counts, relaxed=relax is not None)]
+        [_query_row(principal, person, counts, relaxed=relax is not None)],
+        _reads(principal, [person.id], ReadPurpose.MATCHES),
     )
     excluded = [
         ExclusionCount(
@@ -458,7 +443,7 @@ def match_person(
             )
         ),
         weights=resolved,
-        candidates=_explain_all(session, [_Shown(context, rows)], resolved)[0],
+        candidates=_explained(context, rows, resolved),
     )
 
 
@@ -478,67 +463,62 @@ def allocate(session: Session, principal: Principal, data: AllocationRequest) ->
         if person is None or person.center_id != principal.organisation_id:
             raise ResourceNotFound(f"No such person of your center: {person_id}.")
         persons.append(person)
-    _log_reads(session, principal, [person.id for person in persons], ReadPurpose.ALLOCATION)
     weights = resolve_weights(None)
     # Each person's top n homes (n = number of persons) hold an optimal assignment: if a person
     # were given a home outside them, one of their top n is free and scores at least as much.
     per_person = len(persons)
     repository = MatchRepository(session)
-    contexts: list[explain.PersonContext] = []
-    rows_by_person: list[list[RankedRow]] = []
-    counts_by_person: list[ExclusionCounts] = []
-    queries: list[dict[str, Any]] = []
-    for person in persons:
-        context = person_context(person)
-        criteria = criteria_for(person, context, weights=weights)
-        outcome = repository.match(criteria, limit=per_person)
-        counts, rows = outcome.counts, outcome.rows
-        queries.append(_query_row(principal, person, counts, relaxed=False))
-        contexts.append(context)
-        rows_by_person.append(rows)
-        counts_by_person.append(counts)
-    MatchQueryRepository(session).record(queries)
+    contexts = [person_context(person) for person in persons]
+    criteria_by_person = [
+        criteria_for(person, context, weights=weights)
+        for person, context in zip(persons, contexts, strict=True)
+    ]
+    outcomes = repository.match_many(
+        criteria_by_person,
+        limit=per_person,
+        depth=Depth.SCORES,
+    )
+    MatchQueryRepository(session).record(
+        [
+            _query_row(principal, person, outcome.counts, relaxed=False)
+            for person, outcome in zip(persons, outcomes, strict=True)
+        ],
+        _reads(principal, [person.id for person in persons], ReadPurpose.ALLOCATION),
+    )
+    ranked = [outcome.scores for outcome in outcomes]
     scores = {
-        (index, row.vacancy_id): row.score
-        for index, rows in enumerate(rows_by_person)
-        for row in rows
+        (index, vacancy_id): score
+        for index, pairs in enumerate(ranked)
+        for vacancy_id, score in pairs
     }
     assignment = optimal_assignment(scores, len(persons), data.objective)
-    positions = {
-        index: next(i for i, row in enumerate(rows_by_person[index]) if row.vacancy_id == vacancy)
-        for index, vacancy in assignment.items()
-    }
-    chosen = dict(
-        zip(
-            positions,
-            _explain_all(
-                session,
-                [
-                    _Shown(
-                        contexts[index],
-                        rows_by_person[index][position : position + 1],
-                        first_rank=position + 1,
-                    )
-                    for index, position in positions.items()
-                ],
-                weights,
-            ),
-            strict=True,
-        )
+    # Ranked by score alone (a person's top n are mostly not chosen); the chosen homes are
+    # read now with all their factors and details, pipelined.
+    indexes = list(assignment)
+    chosen_rows = repository.ranked_rows(
+        [(criteria_by_person[index], assignment[index]) for index in indexes]
     )
+    chosen: dict[int, tuple[RankedRow, Candidate]] = {}
+    for index, row in zip(indexes, chosen_rows, strict=True):
+        if row is None:
+            raise Conflict("A chosen vacancy closed during the allocation. Allocate again.")
+        position = next(
+            i for i, (vacancy_id, _) in enumerate(ranked[index]) if vacancy_id == row.vacancy_id
+        )
+        candidate = _explained(contexts[index], [row], weights, first_rank=position + 1)[0]
+        chosen[index] = (row, candidate)
     assignments: list[Assignment] = []
     unassigned: list[UnassignedPerson] = []
     total = 0.0
     for index, person in enumerate(persons):
         if index in chosen:
-            total += rows_by_person[index][positions[index]].score
+            row, candidate = chosen[index]
+            total += row.score
             assignments.append(
-                Assignment(
-                    person_id=person.id, reference=person.reference, candidate=chosen[index][0]
-                )
+                Assignment(person_id=person.id, reference=person.reference, candidate=candidate)
             )
             continue
-        counts = counts_by_person[index]
+        counts = outcomes[index].counts
         top = _top_constraint(counts)
         if counts.candidates == 0:
             reason = UnassignedReason.NO_FEASIBLE_HOME

@@ -12,7 +12,6 @@ the referral is made, and stored; the API and the webhooks both serve that store
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -196,10 +195,9 @@ def freeze_match(
             not_a_candidate=failed,
         )
     rank, candidate_count = repository.rank(criteria, vacancy.id, evaluation.row.score)
-    names = _names(session, context, vacancy, dwelling)
-    candidate: Candidate = explain.candidate(
-        context, rank, evaluation.row, vacancy, dwelling, weights=weights, names=names
-    )
+    # The details as the matcher reads them for its candidates, so both explain alike.
+    home = MatchRepository(session).homes([vacancy.id])[vacancy.id]
+    candidate: Candidate = explain.candidate(context, rank, evaluation.row, home, weights)
     snapshot = MatchSnapshot(
         taken_at=now,
         weights=weights,
@@ -210,17 +208,3 @@ def freeze_match(
         candidate=candidate,
     )
     return Frozen(snapshot=snapshot, explanation=shared_explanation(snapshot, fields))
-
-
-def _names(
-    session: Session, context: explain.PersonContext, vacancy: Vacancy, dwelling: Dwelling
-) -> dict[uuid.UUID, str]:
-    wanted = [vacancy.corporation_id]
-    if dwelling.support_provider_id:
-        wanted.append(dwelling.support_provider_id)
-    wanted.extend(
-        entry.coverer_organisation_id
-        for entry in context.active_plan
-        if entry.coverer_organisation_id
-    )
-    return MatchRepository(session).organisation_names(wanted)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -16,22 +17,13 @@ from housing_match.registry.schemas import (
     DwellingInput,
     DwellingRead,
     DwellingStatus,
-    Facilities,
     RegistrationClass,
-    RequiredRisk,
-    ResidentialSupport,
-    SharedHouse,
-    ViolationRead,
 )
 from housing_match.registry.standards import (
     DwellingFacts,
-    DwellingKind,
-    FacilityProvision,
-    SeismicEvidence,
     SharedHouseFacts,
 )
 from housing_match.schemas_common import GeoPoint
-from housing_match.vocabulary import PersonCategory, RiskKind
 
 
 def point_wkt(point: GeoPoint) -> str:
@@ -97,86 +89,76 @@ def dwelling_values(data: DwellingInput) -> dict[str, Any]:
 
 def dwelling_input(dwelling: Dwelling) -> DwellingInput:
     """The application-shaped view of a stored dwelling (for export and amendments)."""
-    support = None
-    if dwelling.support_certifying_code is not None:
-        support = ResidentialSupport(
-            certifying_municipality_code=dwelling.support_certifying_code,
-            provider_organisation_id=dwelling.support_provider_id,
-            daily_safety_check=dwelling.support_daily_safety_check,
-            monthly_visit=dwelling.support_monthly_visit,
-            connections=list(dwelling.support_connections),
-        )
-    whole = set(dwelling.required_whole_tenancy_risks)
-    return DwellingInput.model_construct(
-        registration_number=dwelling.registration_number,
-        authority_id=dwelling.authority_id,
-        registration_class=RegistrationClass(dwelling.registration_class),
-        exclusive_target_categories=[
-            PersonCategory(c) for c in dwelling.exclusive_target_categories
-        ],
-        residential_support=support,
-        kind=DwellingKind(dwelling.kind),
-        shared_house=(
-            SharedHouse.model_validate(dwelling.shared_house) if dwelling.shared_house else None
-        ),
-        address=dwelling.address,
-        municipality_code=dwelling.municipality_code,
-        location=geo_point(dwelling.location),
-        floor_area_m2=dwelling.floor_area_m2,
-        floor=dwelling.floor,
-        floors_total=dwelling.floors_total,
-        has_elevator=dwelling.has_elevator,
-        step_free_entrance=dwelling.step_free_entrance,
-        wheelchair_accessible=dwelling.wheelchair_accessible,
-        facilities=Facilities(
-            kitchen=FacilityProvision(dwelling.kitchen),
-            toilet=FacilityProvision(dwelling.toilet),
-            storage=FacilityProvision(dwelling.storage),
-            bath=FacilityProvision(dwelling.bath),
-        ),
-        construction_started_on=dwelling.construction_started_on,
-        is_existing_building=dwelling.is_existing_building,
-        seismic_evidence=SeismicEvidence(dwelling.seismic_evidence),
-        rent_yen=dwelling.rent_yen,
-        common_fee_yen=dwelling.common_fee_yen,
-        deposit_yen=dwelling.deposit_yen,
-        key_money_yen=dwelling.key_money_yen,
-        accepted_categories=(
-            None
-            if dwelling.accepts_all_categories
-            else [PersonCategory(c) for c in dwelling.accepted_categories]
-        ),
-        required_risks=[
-            RequiredRisk(risk_kind=RiskKind(kind), whole_tenancy=kind in whole)
-            for kind in dwelling.required_risks
-        ],
-        pets_allowed=dwelling.pets_allowed,
-        smoking_allowed=dwelling.smoking_allowed,
-        notes=dwelling.notes,
-    )
+    values = _nested(_columns(dwelling), geo_point(dwelling.location))
+    return DwellingInput.model_validate({name: values[name] for name in _INPUT_FIELDS})
 
 
 def dwelling_read(dwelling: Dwelling, *, distance_m: float | None = None) -> DwellingRead:
-    status = DwellingStatus(dwelling.status)
-    registration_class = RegistrationClass(dwelling.registration_class)
-    return DwellingRead.model_construct(
-        **dict(dwelling_input(dwelling)),
-        id=dwelling.id,
-        applicant_id=dwelling.applicant_id,
-        status=status,
-        status_label_ja=DWELLING_STATUS_LABELS_JA[status],
-        status_reason=dwelling.status_reason,
-        registered_on=dwelling.registered_on,
-        registration_class_label_ja=REGISTRATION_CLASS_LABELS_JA[registration_class],
-        standards_compliant=dwelling.standards_compliant,
-        standards_checked_at=dwelling.standards_checked_at,
-        standards_violations=[
-            ViolationRead.model_validate(v) for v in dwelling.standards_violations
-        ],
-        distance_m=distance_m,
-        created_at=dwelling.created_at,
-        updated_at=dwelling.updated_at,
+    return dwelling_read_from_columns(
+        _columns(dwelling), location=geo_point(dwelling.location), distance_m=distance_m
     )
+
+
+def dwelling_read_from_columns(
+    columns: Mapping[str, Any], *, location: GeoPoint, distance_m: float | None = None
+) -> DwellingRead:
+    """The API's view of a dwelling from its row's column values (every column of
+    ``dwellings`` but the location, given as a point): what the matcher reads in its own
+    statement, without loading ORM objects. Stored rows met this schema when written;
+    validating them again, in Rust, costs less than building the nested models by hand."""
+    status = DwellingStatus(columns["status"])
+    values = _nested(columns, location)
+    values |= {
+        "status_label_ja": DWELLING_STATUS_LABELS_JA[status],
+        "registration_class_label_ja": REGISTRATION_CLASS_LABELS_JA[
+            RegistrationClass(columns["registration_class"])
+        ],
+        "distance_m": distance_m,
+    }
+    return DwellingRead.model_validate(values)
+
+
+# The columns of ``dwellings`` other than the location, as named in the ORM model.
+DWELLING_COLUMN_KEYS = tuple(
+    column.key for column in Dwelling.__table__.columns if column.key != "location"
+)
+_INPUT_FIELDS = tuple(DwellingInput.model_fields)
+
+
+def _columns(dwelling: Dwelling) -> dict[str, Any]:
+    return {key: getattr(dwelling, key) for key in DWELLING_COLUMN_KEYS}
+
+
+def _nested(columns: Mapping[str, Any], location: GeoPoint) -> dict[str, Any]:
+    """The flat row in the nested shape of the schemas (DwellingInput and DwellingRead)."""
+    whole = set(columns["required_whole_tenancy_risks"])
+    support = None
+    if columns["support_certifying_code"] is not None:
+        support = {
+            "certifying_municipality_code": columns["support_certifying_code"],
+            "provider_organisation_id": columns["support_provider_id"],
+            "daily_safety_check": columns["support_daily_safety_check"],
+            "monthly_visit": columns["support_monthly_visit"],
+            "connections": columns["support_connections"],
+        }
+    return {
+        **columns,
+        "residential_support": support,
+        "location": location,
+        "facilities": {
+            "kitchen": columns["kitchen"],
+            "toilet": columns["toilet"],
+            "storage": columns["storage"],
+            "bath": columns["bath"],
+        },
+        "accepted_categories": (
+            None if columns["accepts_all_categories"] else columns["accepted_categories"]
+        ),
+        "required_risks": [
+            {"risk_kind": kind, "whole_tenancy": kind in whole}
+            for kind in columns["required_risks"]
+        ],
+    }
 
 
 def dwelling_facts(data: DwellingInput) -> DwellingFacts:

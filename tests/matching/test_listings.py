@@ -177,7 +177,7 @@ def test_the_match_query_uses_the_indexes(
         weights=dict.fromkeys(Factor, 1.0),
     )
     repository = MatchRepository(session)
-    statement = repository.match_statement(criteria, limit=20)
+    statement, _ = repository.match_statement(criteria, limit=20)
     compiled = statement.compile(
         dialect=session.get_bind().dialect, compile_kwargs={"render_postcompile": True}
     )

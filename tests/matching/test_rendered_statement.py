@@ -10,6 +10,7 @@ from decimal import Decimal
 from sqlalchemy.orm import Session
 
 from housing_match.matching.repository import (
+    MATCH_DIALECT,
     AnchorCriterion,
     MatchCriteria,
     MatchRepository,
@@ -77,30 +78,31 @@ def test_persons_of_one_shape_share_one_text_and_differ_only_in_parameters(
     session: Session,
 ) -> None:
     repository = MatchRepository(session)
-    dialect = session.get_bind().dialect
     assert len({match_shape(criteria) for criteria in VARIANTS}) == 1
     texts = set()
     for criteria in VARIANTS:
         for limit in (3, 20):
-            sql, params = repository.rendered(criteria, limit=limit)
-            fresh = repository.match_statement(criteria, limit=limit).compile(dialect=dialect)
-            assert sql == fresh.string
+            rendered, params = repository.rendered(criteria, limit=limit)
+            fresh = repository.match_statement(criteria, limit=limit)[0].compile(
+                dialect=MATCH_DIALECT
+            )
+            assert rendered.sql == fresh.string
+            assert rendered.names == tuple(fresh.positiontup or ())
             assert {name: params[name] for name in fresh.params} == fresh.params
-            texts.add(sql)
+            texts.add(rendered.sql)
     assert len(texts) == 1
 
 
 def test_a_relaxed_radius_is_a_parameter_of_its_own_shape(session: Session) -> None:
     repository = MatchRepository(session)
-    dialect = session.get_bind().dialect
     relaxed = [
         dataclasses.replace(BASE, relax=HardConstraint.ANCHOR_DISTANCE, radius_factor=factor)
         for factor in (1.5, 3.0)
     ]
     assert match_shape(relaxed[0]) != match_shape(BASE)
     for criteria in relaxed:
-        sql, params = repository.rendered(criteria, limit=20)
-        fresh = repository.match_statement(criteria, limit=20).compile(dialect=dialect)
-        assert sql == fresh.string
+        rendered, params = repository.rendered(criteria, limit=20)
+        fresh = repository.match_statement(criteria, limit=20)[0].compile(dialect=MATCH_DIALECT)
+        assert rendered.sql == fresh.string
         assert {name: params[name] for name in fresh.params} == fresh.params
     assert repository.rendered(relaxed[1], limit=20)[1]["anchor_0_relaxed_m"] == 4_500
