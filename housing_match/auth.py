@@ -10,7 +10,7 @@ import hashlib
 import hmac
 import secrets
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Annotated
 
@@ -83,26 +83,24 @@ def get_principal(
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise Unauthenticated("Send an API key as 'Authorization: Bearer <key>'.")
-    found = ApiKeyRepository(session).find_active_with_organisation(
-        hash_api_key(credentials.credentials)
-    )
+    found = ApiKeyRepository(session).find_active_credential(hash_api_key(credentials.credentials))
     if found is None:
         raise Unauthenticated("The API key is unknown or has been revoked.")
-    api_key, organisation = found
     return Principal(
-        organisation_id=organisation.id,
-        organisation_slug=organisation.slug,
-        kind=OrganisationKind(organisation.kind),
-        api_key_id=api_key.id,
-        jurisdiction_codes=tuple(organisation.jurisdiction_codes),
+        organisation_id=found.organisation_id,
+        organisation_slug=found.organisation_slug,
+        kind=OrganisationKind(found.organisation_kind),
+        api_key_id=found.api_key_id,
+        jurisdiction_codes=tuple(found.jurisdiction_codes),
     )
 
 
-def require_kinds(*kinds: OrganisationKind) -> Callable[[Principal], Principal]:
+def require_kinds(*kinds: OrganisationKind) -> Callable[[Principal], Awaitable[Principal]]:
     allowed = frozenset(kinds)
     names = ", ".join(sorted(kind.value for kind in allowed))
 
-    def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    # async: no I/O, so FastAPI runs it on the event loop instead of a worker thread.
+    async def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
         if principal.kind not in allowed:
             raise NotPermitted(f"This action is for organisations of kind: {names}.")
         return principal

@@ -40,8 +40,12 @@ def make_engine(
 
 @lru_cache
 def get_engine() -> Engine:
+    settings = get_settings()
     return make_engine(
-        get_settings().database_url, pool_size=10, max_overflow=10, pool_pre_ping=True
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_pre_ping=True,
     )
 
 

@@ -35,6 +35,11 @@ class Settings(BaseSettings):
 
     environment: Environment = Environment.DEVELOPMENT
     database_url: str = DEFAULT_DATABASE_URL
+    # Connections each API process keeps open. Sync endpoints run on a pool of 40 threads, so
+    # fewer kept connections means opening and closing one (a new server process) per request
+    # beyond them; each process may open db_max_overflow more for bursts.
+    db_pool_size: int = Field(default=20, ge=1)
+    db_max_overflow: int = Field(default=20, ge=0)
     # Peppers the API-key hashes: a stolen table of hashes is useless without it.
     secret_key: str = DEVELOPMENT_SECRET
     max_body_bytes: int = Field(default=1_048_576, ge=1_024)

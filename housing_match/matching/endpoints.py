@@ -23,6 +23,7 @@ from housing_match.matching.schemas import (
     PersonUpdate,
 )
 from housing_match.models import OrganisationKind
+from housing_match.responses import json_response
 
 router = APIRouter(tags=["persons"])
 allocations_router = APIRouter(tags=["allocations"])
@@ -146,15 +147,17 @@ def match_person(
             )
         ),
     ] = None,
-) -> MatchResult:
-    return service.match_person(
-        session,
-        principal,
-        person_id,
-        limit=limit,
-        relax=relax,
-        radius_factor=radius_factor,
-        weights=parse_weights(weights),
+) -> Response:
+    return json_response(
+        service.match_person(
+            session,
+            principal,
+            person_id,
+            limit=limit,
+            relax=relax,
+            radius_factor=radius_factor,
+            weights=parse_weights(weights),
+        )
     )
 
 
@@ -164,5 +167,5 @@ def match_person(
     summary="Propose homes for several persons at once, optimally (nothing is held)",
     responses=problem_responses(401, 403, 404, 422),
 )
-def allocate(session: SessionDep, principal: Center, body: AllocationRequest) -> AllocationResult:
-    return service.allocate(session, principal, body)
+def allocate(session: SessionDep, principal: Center, body: AllocationRequest) -> Response:
+    return json_response(service.allocate(session, principal, body))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 
 from housing_match.matching.repository import HomeDetails, RankedRow
 from housing_match.matching.rules import (
@@ -14,14 +15,9 @@ from housing_match.matching.rules import (
     certification_coverage,
 )
 from housing_match.matching.schemas import (
-    AnchorDistance,
     AnchorRead,
     Candidate,
-    CandidateVacancy,
-    CovererExplanation,
     CovererSource,
-    FactorExplanation,
-    RiskExplanation,
 )
 from housing_match.matching.vocabulary import COVERER_KIND_LABELS_JA, CovererKind
 from housing_match.models import Person, SupportPlanEntry
@@ -52,7 +48,12 @@ def _period(until: date | None) -> str:
     return OPEN_ENDED_JA if until is None else f"{until.isoformat()}まで"
 
 
-def risk_explanations(context: PersonContext, home: HomeDetails) -> list[RiskExplanation]:
+# The explanation is built as plain data and validated into a Candidate in one pass: pydantic
+# checks it in Rust at a fraction of what a model constructor per part costs in Python.
+Data = dict[str, Any]
+
+
+def risk_explanations(context: PersonContext, home: HomeDetails) -> list[Data]:
     vacancy, dwelling = home.vacancy, home.dwelling
     support = dwelling.residential_support
     certified = certification_coverage(
@@ -63,76 +64,74 @@ def risk_explanations(context: PersonContext, home: HomeDetails) -> list[RiskExp
     )
     required = {risk.risk_kind for risk in dwelling.required_risks}
     whole_required = {risk.risk_kind for risk in dwelling.required_risks if risk.whole_tenancy}
-    explanations: list[RiskExplanation] = []
+    explanations: list[Data] = []
     for risk in (kind for kind in RiskKind if kind in required):
-        coverers: list[CovererExplanation] = []
+        coverers: list[Data] = []
         for entry in context.active_plan:
             if entry.risk_kind != risk.value:
                 continue
             kind = CovererKind(entry.coverer_kind)
             coverers.append(
-                CovererExplanation(
-                    source=CovererSource.SUPPORT_PLAN,
-                    coverer_kind=kind,
-                    label_ja=COVERER_KIND_LABELS_JA[kind],
-                    name=entry.coverer_name,
-                    organisation_id=entry.coverer_organisation_id,
-                    until=entry.until,
-                    open_ended=entry.until is None,
-                    period_label_ja=_period(entry.until),
-                )
+                {
+                    "source": CovererSource.SUPPORT_PLAN,
+                    "coverer_kind": kind,
+                    "label_ja": COVERER_KIND_LABELS_JA[kind],
+                    "name": entry.coverer_name,
+                    "organisation_id": entry.coverer_organisation_id,
+                    "until": entry.until,
+                    "open_ended": entry.until is None,
+                    "period_label_ja": _period(entry.until),
+                }
             )
         if risk.value in vacancy.covered_risks:
             open_ended = risk.value in vacancy.covered_whole_tenancy_risks
             coverers.append(
-                CovererExplanation(
-                    source=CovererSource.POSTING_CORPORATION,
-                    coverer_kind=CovererKind.CORPORATION,
-                    label_ja="居住支援法人（この空室の掲載法人）",
-                    name=vacancy.corporation_name,
-                    organisation_id=vacancy.corporation_id,
-                    until=None,
-                    open_ended=open_ended,
-                    period_label_ja=(
+                {
+                    "source": CovererSource.POSTING_CORPORATION,
+                    "coverer_kind": CovererKind.CORPORATION,
+                    "label_ja": "居住支援法人（この空室の掲載法人）",
+                    "name": vacancy.corporation_name,
+                    "organisation_id": vacancy.corporation_id,
+                    "until": None,
+                    "open_ended": open_ended,
+                    "period_label_ja": (
                         OPEN_ENDED_JA if open_ended else "期間限定（期間は法人に確認）"
                     ),
-                )
+                }
             )
         if risk in certified:
             provider = support.provider_organisation_id if support else None
             coverers.append(
-                CovererExplanation(
-                    source=CovererSource.RESIDENTIAL_SUPPORT,
-                    coverer_kind=None,
-                    label_ja=f"居住サポート住宅の認定による支援（{certified[risk]}）",
-                    name=home.provider_name or "居住支援の提供者",
-                    organisation_id=provider,
-                    until=None,
-                    open_ended=True,
-                    period_label_ja="認定の期間中（入居期間中）",
-                )
+                {
+                    "source": CovererSource.RESIDENTIAL_SUPPORT,
+                    "coverer_kind": None,
+                    "label_ja": f"居住サポート住宅の認定による支援（{certified[risk]}）",
+                    "name": home.provider_name or "居住支援の提供者",
+                    "organisation_id": provider,
+                    "until": None,
+                    "open_ended": True,
+                    "period_label_ja": "認定の期間中（入居期間中）",
+                }
             )
         whole = risk in whole_required
-        covered = bool(coverers) and (not whole or any(c.open_ended for c in coverers))
+        covered = bool(coverers) and (not whole or any(c["open_ended"] for c in coverers))
         explanations.append(
-            RiskExplanation(
-                risk_kind=risk,
-                label_ja=RISK_KIND_LABELS_JA[risk],
-                whole_tenancy_required=whole,
-                covered=covered,
-                coverers=coverers,
-                explanation_ja=_risk_sentence(risk, whole, covered, coverers),
-            )
+            {
+                "risk_kind": risk,
+                "label_ja": RISK_KIND_LABELS_JA[risk],
+                "whole_tenancy_required": whole,
+                "covered": covered,
+                "coverers": coverers,
+                "explanation_ja": _risk_sentence(risk, whole, covered, coverers),
+            }
         )
     return explanations
 
 
-def _risk_sentence(
-    risk: RiskKind, whole: bool, covered: bool, coverers: list[CovererExplanation]
-) -> str:
+def _risk_sentence(risk: RiskKind, whole: bool, covered: bool, coverers: list[Data]) -> str:
     need = "入居期間を通じて必要" if whole else "必要"
     who = (
-        "、".join(f"{c.name or c.label_ja}（{c.period_label_ja}）" for c in coverers)
+        "、".join(f"{c['name'] or c['label_ja']}（{c['period_label_ja']}）" for c in coverers)
         or "担い手なし"
     )
     if covered:
@@ -147,8 +146,10 @@ def factor_explanations(
     row: RankedRow,
     home: HomeDetails,
     weights: dict[Factor, float],
-    risks: list[RiskExplanation],
-) -> list[FactorExplanation]:
+    risks: list[Data],
+    *,
+    now: datetime,
+) -> list[Data]:
     person = context.person
     vacancy, dwelling = home.vacancy, home.dwelling
     details: dict[Factor, str] = {}
@@ -181,15 +182,15 @@ def factor_explanations(
         f"3項目中{len(features)}項目（{'・'.join(features)}）" if features else "該当なし"
     )
     if risks:
-        coverer_total = sum(len(risk.coverers) for risk in risks)
-        open_total = sum(1 for risk in risks for c in risk.coverers if c.open_ended)
+        coverer_total = sum(len(risk["coverers"]) for risk in risks)
+        open_total = sum(1 for risk in risks for c in risk["coverers"] if c["open_ended"])
         details[Factor.COVERAGE_STRENGTH] = (
             f"大家が求めるリスク{len(risks)}件に担い手延べ{coverer_total}件"
             f"（うち期限なし{open_total}件）"
         )
     else:
         details[Factor.COVERAGE_STRENGTH] = "大家が求めるリスクなし"
-    age_days = (datetime.now(UTC) - vacancy.refreshed_at).total_seconds() / 86_400
+    age_days = (now - vacancy.refreshed_at).total_seconds() / 86_400
     details[Factor.FRESHNESS] = f"{max(age_days, 0):.0f}日前に空室を確認"
     details[Factor.CLASS_FIT] = _class_sentence(person, dwelling)
     details[Factor.PREFERRED_AREA] = (
@@ -197,19 +198,19 @@ def factor_explanations(
         if row.values[Factor.PREFERRED_AREA] > 0
         else "帰住予定地・希望地域の外"
     )
-    explanations: list[FactorExplanation] = []
+    explanations: list[Data] = []
     for factor in Factor:
         value = row.values[factor]
         weight = weights.get(factor, 0.0)
         explanations.append(
-            FactorExplanation(
-                factor=factor,
-                label_ja=FACTOR_LABELS_JA[factor],
-                value=round(value, 4),
-                weight=weight,
-                contribution=round(value * weight, 4),
-                detail_ja=details[factor],
-            )
+            {
+                "factor": factor,
+                "label_ja": FACTOR_LABELS_JA[factor],
+                "value": round(value, 4),
+                "weight": weight,
+                "contribution": round(value * weight, 4),
+                "detail_ja": details[factor],
+            }
         )
     return explanations
 
@@ -237,40 +238,46 @@ def candidate(
     row: RankedRow,
     home: HomeDetails,
     weights: dict[Factor, float],
+    *,
+    now: datetime | None = None,
 ) -> Candidate:
     vacancy = home.vacancy
     risks = risk_explanations(context, home)
-    return Candidate(
-        rank=rank,
-        score=round(row.score, 4),
-        admitted_by_relaxation=not row.passes_strict,
-        monthly_cost_yen=row.monthly_cost_yen,
-        rent_ceiling_yen=context.rent_ceiling_yen,
-        private_area_m2=row.private_area_m2,
-        vacancy=CandidateVacancy(
-            id=vacancy.id,
-            corporation_id=vacancy.corporation_id,
-            corporation_name=vacancy.corporation_name,
-            available_from=vacancy.available_from,
-            rent_offered_yen=vacancy.rent_offered_yen,
-            common_fee_offered_yen=vacancy.common_fee_offered_yen,
-            conditions=vacancy.conditions,
-            refreshed_at=vacancy.refreshed_at,
-            expires_at=vacancy.expires_at,
-        ),
-        dwelling=home.dwelling,
-        anchors=[
-            AnchorDistance(
-                kind=anchor.kind,
-                kind_label_ja=anchor.kind_label_ja,
-                label=anchor.label,
-                distance_m=round(distance, 1),
-                max_distance_m=anchor.max_distance_m,
-                required=anchor.required,
-                within=distance <= anchor.max_distance_m,
-            )
-            for anchor, distance in zip(context.anchors, row.anchor_distances_m, strict=True)
-        ],
-        factors=factor_explanations(context, row, home, weights, risks),
-        risks=risks,
+    return Candidate.model_validate(
+        {
+            "rank": rank,
+            "score": round(row.score, 4),
+            "admitted_by_relaxation": not row.passes_strict,
+            "monthly_cost_yen": row.monthly_cost_yen,
+            "rent_ceiling_yen": context.rent_ceiling_yen,
+            "private_area_m2": row.private_area_m2,
+            "vacancy": {
+                "id": vacancy.id,
+                "corporation_id": vacancy.corporation_id,
+                "corporation_name": vacancy.corporation_name,
+                "available_from": vacancy.available_from,
+                "rent_offered_yen": vacancy.rent_offered_yen,
+                "common_fee_offered_yen": vacancy.common_fee_offered_yen,
+                "conditions": vacancy.conditions,
+                "refreshed_at": vacancy.refreshed_at,
+                "expires_at": vacancy.expires_at,
+            },
+            "dwelling": home.dwelling,
+            "anchors": [
+                {
+                    "kind": anchor.kind,
+                    "kind_label_ja": anchor.kind_label_ja,
+                    "label": anchor.label,
+                    "distance_m": round(distance, 1),
+                    "max_distance_m": anchor.max_distance_m,
+                    "required": anchor.required,
+                    "within": distance <= anchor.max_distance_m,
+                }
+                for anchor, distance in zip(context.anchors, row.anchor_distances_m, strict=True)
+            ],
+            "factors": factor_explanations(
+                context, row, home, weights, risks, now=now or datetime.now(UTC)
+            ),
+            "risks": risks,
+        }
     )

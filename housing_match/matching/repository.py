@@ -17,7 +17,6 @@ the SQL is rendered once per shape of criteria (``MatchRepository.rendered``). O
 from __future__ import annotations
 
 import contextlib
-import json
 import threading
 import typing
 import uuid
@@ -31,6 +30,7 @@ from typing import Any
 
 import psycopg
 from geoalchemy2 import Geometry
+from psycopg.types.json import Jsonb
 from sqlalchemy import (
     Boolean,
     ColumnClause,
@@ -58,12 +58,11 @@ from sqlalchemy import (
     not_,
     or_,
     select,
-    text,
     true,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
-from sqlalchemy.orm import aliased, joinedload, selectinload
+from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 from sqlalchemy.sql import visitors
 
 from housing_match.matching.rules import (
@@ -185,30 +184,24 @@ class PersonReads:
     purpose: str
 
 
-_LOG_MATCHES = text(
+# The rows travel as one JSON parameter each (binding ten arrays costs the driver more than
+# the statement costs the database), straight to psycopg with $n placeholders: every match
+# runs this once.
+_LOG_MATCHES = (
     "WITH logged_reads AS ("
     " INSERT INTO person_reads (person_id, organisation_id, api_key_id, purpose)"
-    " SELECT person_id, :organisation_id, :api_key_id, :purpose"
-    " FROM unnest(:person_ids) AS person_id"
+    " SELECT person_id::uuid, $1, $2, $3 FROM jsonb_array_elements_text($4) AS person_id"
     ") INSERT INTO match_queries"
     " (center_id, municipality_code, candidate_count, excluded_by, top_constraint, relaxed)"
-    " SELECT center_id, municipality_code, candidate_count, excluded_by::jsonb,"
-    " top_constraint, relaxed"
-    " FROM unnest(:center_ids, :municipality_codes, :candidate_counts, :excluded_by,"
-    " :top_constraints, :relaxed)"
-    " AS q(center_id, municipality_code, candidate_count, excluded_by, top_constraint, relaxed)"
-).bindparams(
-    bindparam("organisation_id", type_=Uuid()),
-    bindparam("api_key_id", type_=Uuid()),
-    bindparam("purpose", type_=String()),
-    bindparam("person_ids", type_=ARRAY(Uuid())),
-    bindparam("center_ids", type_=ARRAY(Uuid())),
-    bindparam("municipality_codes", type_=ARRAY(String())),
-    bindparam("candidate_counts", type_=ARRAY(Integer())),
-    bindparam("excluded_by", type_=ARRAY(Text())),
-    bindparam("top_constraints", type_=ARRAY(Text())),
-    bindparam("relaxed", type_=ARRAY(Boolean())),
+    " SELECT center_id, municipality_code, candidate_count, excluded_by, top_constraint, relaxed"
+    " FROM jsonb_to_recordset($5) AS q(center_id uuid, municipality_code char(6),"
+    " candidate_count integer, excluded_by jsonb, top_constraint text, relaxed boolean)"
 )
+
+
+def _driver(session: Session) -> psycopg.Connection[Any]:
+    """The psycopg connection under the session's, in its transaction."""
+    return typing.cast("psycopg.Connection[Any]", session.connection().connection.driver_connection)
 
 
 class MatchQueryRepository(RepositoryBase[MatchQuery]):
@@ -217,21 +210,18 @@ class MatchQueryRepository(RepositoryBase[MatchQuery]):
     def record(self, rows: Sequence[dict[str, Any]], reads: PersonReads) -> None:
         """The aggregate query log of matches, and the read log of the persons they read, in
         one statement: a match is timed by its round trips, and the logs need no answer."""
-        self.session.execute(
-            _LOG_MATCHES,
-            {
-                "organisation_id": reads.organisation_id,
-                "api_key_id": reads.api_key_id,
-                "purpose": reads.purpose,
-                "person_ids": list(reads.person_ids),
-                "center_ids": [row["center_id"] for row in rows],
-                "municipality_codes": [row["municipality_code"] for row in rows],
-                "candidate_counts": [row["candidate_count"] for row in rows],
-                "excluded_by": [json.dumps(row["excluded_by"]) for row in rows],
-                "top_constraints": [row["top_constraint"] for row in rows],
-                "relaxed": [row["relaxed"] for row in rows],
-            },
-        )
+        rows_json = [row | {"center_id": str(row["center_id"])} for row in rows]
+        with psycopg.RawCursor(_driver(self.session)) as cursor:
+            cursor.execute(
+                _LOG_MATCHES,
+                [
+                    reads.organisation_id,
+                    reads.api_key_id,
+                    reads.purpose,
+                    Jsonb([str(person_id) for person_id in reads.person_ids]),
+                    Jsonb(rows_json),
+                ],
+            )
 
 
 # --- the match -------------------------------------------------------------------------------
@@ -996,9 +986,7 @@ class MatchRepository(RepositoryBase[MatchListing]):
         back to back while the rows already returned are read here, instead of one round trip
         and one idle database per statement. On the session's own connection and transaction,
         past SQLAlchemy's result layer: the columns are known per shape."""
-        driver = typing.cast(
-            "psycopg.Connection[Any]", self.session.connection().connection.driver_connection
-        )
+        driver = _driver(self.session)
         with contextlib.ExitStack() as stack:
             if len(calls) > 1:
                 stack.enter_context(driver.pipeline())
