@@ -2,11 +2,12 @@
 
     .venv/bin/python scripts/bench_import.py --rows 100000 --runs 3
 
-Runs against its own database (``<app database>_bench``, created and migrated here), so the
-app's data is never touched. Each run imports the same synthetic register (demo generator:
-nine real cities, every class and kind) for a fresh municipality, so every row is an insert and
-the table grows run by run, as a real registry would; a final run re-imports the same file to
-measure the idempotent path (every row unchanged). Reports the median and every run.
+Runs against its own database (``<app database>_bench``, dropped, created and migrated here
+at every start, so runs of the script compare), and the app's data is never touched. Each run
+imports the same synthetic register (demo generator: nine real cities, every class and kind)
+for a fresh municipality, so every row is an insert and the table grows run by run, as a real
+registry would; a final run re-imports the same file to measure the idempotent path (every row
+unchanged). Reports the median and every run.
 
 The machine is shared, so wall time alone says little: each run also reports the CPU seconds
 of each party (this process, the worker processes, the database backend), read from /proc
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing.forkserver
 import os
 import random
 import statistics
@@ -30,8 +30,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 
 from housing_match.auth import CLI_ACTOR
+from housing_match.bench.run import recreate_database
 from housing_match.db import make_engine
-from housing_match.dbadmin import ensure_database, migrate
 from housing_match.demo_registry import DEMO_CITIES, _dwelling_input
 from housing_match.models import OrganisationKind
 from housing_match.organisations.schemas import OrganisationCreate
@@ -59,12 +59,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--workers", type=int, default=None, help="preparing processes (default: the import's)"
+    )
     args = parser.parse_args()
 
     url = make_url(get_settings().database_url)
     bench_url = url.set(database=f"{url.database}_bench").render_as_string(hide_password=False)
-    ensure_database(bench_url)
-    migrate(bench_url)
+    recreate_database(bench_url)
     engine = make_engine(bench_url, application_name="hm-bench-import")
     make_session = sessionmaker(bind=engine, expire_on_commit=False)
 
@@ -80,7 +82,9 @@ def main() -> int:
             before = _cpu_parties(backend)
             started = time.perf_counter()
             total, rows = bulk_service.read_source(raw, filename="register.csv")
-            report = bulk_service.import_dwellings(session, importer, rows, total_rows=total)
+            report = bulk_service.import_dwellings(
+                session, importer, rows, total_rows=total, workers=args.workers
+            )
             session.commit()
             seconds = time.perf_counter() - started
             after = _cpu_parties(backend)
@@ -151,12 +155,16 @@ def _proc_cpu(pid: int | None, *, children: bool) -> float | None:
 
 
 def _cpu_parties(backend: int) -> dict[str, float | None]:
-    # Pool workers are forked by the fork server, which reaps them: their CPU time is its
-    # children's time, not ours.
-    server = getattr(multiprocessing.forkserver._forkserver, "_forkserver_pid", None)
+    # The import's worker processes live on between imports (bulk_service keeps one pool per
+    # process): their CPU time is read from each of them.
+    workers = [
+        _proc_cpu(process.pid, children=False)
+        for pool in bulk_service._pools.values()
+        for process in pool._pool  # type: ignore[attr-defined]
+    ]
     return {
         "main": time.process_time(),
-        "workers": _proc_cpu(server, children=True) if server else 0.0,
+        "workers": sum(cpu for cpu in workers if cpu is not None),
         "postgres": _proc_cpu(backend, children=False),
     }
 

@@ -784,7 +784,7 @@ class FailureBits:
                 for name, bit in self._all_constraints().items()
             },
             excluded_only={
-                name: sum(homes for failed, homes in pairs if failed & strict == bit)
+                name: sum(homes for failed, homes in pairs if failed & strict == bit) if bit else 0
                 for name, bit in self._all_constraints().items()
             },
         )

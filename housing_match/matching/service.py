@@ -281,7 +281,8 @@ def person_context(person: Person) -> explain.PersonContext:
     coverage_date = person.move_in_date or today_jst()
     return explain.PersonContext(
         person=person,
-        anchors=places_read(person).anchors,
+        # In the criteria's order (criteria_for), which the distances of each row follow.
+        anchors=sorted(places_read(person).anchors, key=lambda anchor: not anchor.required),
         rent_ceiling_yen=rent_ceiling_of(person).yen,
         coverage_date=coverage_date,
         active_plan=[
@@ -321,6 +322,11 @@ def criteria_for(
                     radius_m=None if place.radius_m is None else float(place.radius_m),
                 )
             )
+    # Required anchors first and point zones first: the SQL's text depends on the order of
+    # each, so persons with the same mix of them share one rendering (match_shape), and the
+    # order changes nothing else. The sorts are stable, as is person_context's.
+    anchors.sort(key=lambda anchor: not anchor.required)
+    zones.sort(key=lambda zone: zone.radius_m is None)
     return MatchCriteria(
         home_municipality_code=person.home_municipality_code,
         household_size=person.household_size,

@@ -60,7 +60,6 @@ class Dwelling(UUIDPrimaryKey, Timestamps, Base):
         ),
         Index("ix_dwellings_municipality_status", "municipality_code", "status"),
         Index("ix_dwellings_prefecture_status", "prefecture_code", "status"),
-        Index("ix_dwellings_accepted_categories", "accepted_categories", postgresql_using="gin"),
     )
 
     authority_id: Mapped[uuid.UUID] = mapped_column(

@@ -812,15 +812,42 @@ class RowPlan:
     """What each cell of a CSV record is, worked out once per header rather than per row."""
 
     keys: tuple[str, ...]
-    # (cell index, key, fast parser), in cell order.
-    fields: tuple[tuple[int, str, Callable[[str], Any]], ...]
+    # (cell index, key, fast parser, memo), in cell order. A memo remembers the value of each
+    # cell text seen in a column whose cells repeat (words, flags, amounts): a dict lookup
+    # instead of a parser call, for most of a register's cells.
+    fields: tuple[tuple[int, str, Callable[[str], Any], dict[str, Any] | None], ...]
     authority_index: int | None
+
+
+# Columns whose cells are mostly unique, or whose values are lists (a memo would share one
+# list between rows): parsed every time.
+_UNMEMOISED = frozenset(
+    {
+        "registration_number",
+        "address",
+        "latitude",
+        "longitude",
+        "notes",
+        "exclusive_target_categories",
+        "accepted_categories",
+        "required_risks",
+        "required_whole_tenancy_risks",
+        "shared_room_areas_m2",
+        "support_connections",
+    }
+)
+MEMO_MAX = 4_096
+_NOT_SEEN: Any = object()
 
 
 def row_plan(keys: Sequence[str]) -> RowPlan:
     return RowPlan(
         tuple(keys),
-        tuple((i, key, _FAST_PARSERS[key]) for i, key in enumerate(keys) if key in _FAST_PARSERS),
+        tuple(
+            (i, key, _FAST_PARSERS[key], None if key in _UNMEMOISED else {})
+            for i, key in enumerate(keys)
+            if key in _FAST_PARSERS
+        ),
         keys.index("registering_authority") if "registering_authority" in keys else None,
     )
 
@@ -832,17 +859,29 @@ def plain_cells(plan: RowPlan, cells: Sequence[str]) -> dict[str, Any] | None:
     if count > len(plan.keys):
         return None
     parsed: dict[str, Any] = {}
-    for index, key, parse in plan.fields:
+    for index, key, parse, memo in plan.fields:
         if index >= count:
             break
         cell = cells[index]
-        if cell:
+        if not cell:
+            continue
+        if memo is not None:
+            value = memo.get(cell, _NOT_SEEN)
+            if value is _NOT_SEEN:
+                text = cell.strip()
+                value = parse(text) if text else None
+                if len(memo) < MEMO_MAX:
+                    memo[cell] = value
+            if value is None:
+                continue
+        else:
             text = cell.strip()
-            if text:
-                value = parse(text)
-                if value is _UNSURE:
-                    return None
-                parsed[key] = value
+            if not text:
+                continue
+            value = parse(text)
+        if value is _UNSURE:
+            return None
+        parsed[key] = value
     return parsed
 
 

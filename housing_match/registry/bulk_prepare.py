@@ -9,9 +9,10 @@ ready-to-send COPY lines, so the process talking to the database does next to no
 from __future__ import annotations
 
 import json
+import os
 import struct
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -159,6 +160,7 @@ class _Preparer:
     def __init__(self, context: PrepareContext, out: PreparedChunk) -> None:
         self.context = context
         self.out = out
+        self.ids = fresh_ids(out.records)
         self.parameters: dict[str, standards.StandardsParameters] = {}
         self.authorities: dict[tuple[str | None, str], tuple[int | None, str]] = {}
         self.constant = "\t".join(
@@ -241,13 +243,27 @@ class _Preparer:
         violations: tuple[dict[str, Any], ...],
     ) -> None:
         out = self.out
-        cells = [str(uuid.uuid4()), str(self.context.municipalities[authority].id), self.constant]
+        cells = [next(self.ids), str(self.context.municipalities[authority].id), self.constant]
         cells.extend(content)
         out.registration_numbers.append(registration_number)
         out.authorities.append(authority)
         out.errors.append(())
         out.violations.append(violations)
         out.lines.append(("\t".join(cells) + "\n").encode())
+
+
+def fresh_ids(count: int) -> Iterator[str]:
+    """``count`` random (version 4) UUIDs as text, from one read of the system's random source:
+    ``uuid.uuid4()`` reads it once per id, a system call that cost an eighth of a row's work."""
+    randomness = os.urandom(16 * count).hex()
+    for start in range(0, 32 * count, 32):
+        h = randomness[start : start + 32]
+        # Version nibble 4; variant bits 10 (the high bits of the 17th hex digit).
+        variant = _VARIANT[h[16]]
+        yield f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:32]}"
+
+
+_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
 
 
 def _violations(result: standards.StandardsResult) -> tuple[dict[str, Any], ...]:

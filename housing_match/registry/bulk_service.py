@@ -18,8 +18,11 @@ audit report rather than run 100,000 times here.
 
 from __future__ import annotations
 
+import atexit
 import multiprocessing
+import multiprocessing.pool
 import os
+import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -66,6 +69,7 @@ POOL_THRESHOLD_ROWS = 5_000
 # chunk into one open COPY, so the database never waits for a lookup between chunks.
 STREAM_THRESHOLD_ROWS = 5_000
 CHUNK_ROWS = 2_000
+WORKER_NICENESS = 10
 
 
 @dataclass(frozen=True)
@@ -204,15 +208,35 @@ def _mapped(
     if workers <= 1:
         yield (prepare(chunk) for chunk in chunks)
         return
-    with _POOL_CONTEXT.Pool(workers) as pool:
-        yield pool.imap(prepare, chunks)
+    yield _worker_pool(workers).imap(prepare, chunks)
 
 
 # Not plain fork: the parent may be a threaded server holding locks. A fork server is started
-# once per process with the preparing code imported, and forks each import's workers from it;
-# spawning imports all that afresh in every worker of every import (about a second each).
+# once per process with the preparing code imported, and forks the workers from it; spawning
+# imports all that afresh in every worker (about a second each).
 _POOL_CONTEXT = multiprocessing.get_context("forkserver")
 _POOL_CONTEXT.set_forkserver_preload(["__main__", "housing_match.registry.bulk_prepare"])
+# One pool per process, kept between imports: starting workers and warming them costs more
+# than preparing a municipality's file of a few thousand rows. Pool.imap may be called from
+# several threads at once; each call gets its own results.
+_pools: dict[int, multiprocessing.pool.Pool] = {}
+_pools_lock = threading.Lock()
+
+
+def _yield_to_others() -> None:
+    """Workers are background work: at a lower priority, the database (which inserts the rows
+    they prepare, one process per import, and is what an import waits for) and requests get
+    the cores first."""
+    os.nice(WORKER_NICENESS)
+
+
+def _worker_pool(workers: int) -> multiprocessing.pool.Pool:
+    with _pools_lock:
+        pool = _pools.get(workers)
+        if pool is None:
+            pool = _pools[workers] = _POOL_CONTEXT.Pool(workers, initializer=_yield_to_others)
+            atexit.register(pool.terminate)
+        return pool
 
 
 def _chunked(rows: Iterator[SourceRow], size: int) -> Iterator[list[SourceRow]]:

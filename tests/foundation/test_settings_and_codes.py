@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import pytest
 from pydantic import ValidationError
+from sqlalchemy import Engine, text
 
+from housing_match.db import SESSION_SETTINGS
 from housing_match.jurisdiction import (
     is_valid_municipality_code,
     jurisdiction_code_error,
@@ -50,3 +52,9 @@ def test_jurisdiction_contains_by_city_or_prefecture() -> None:
     assert jurisdiction_contains(["252018"], "252018")
     assert not jurisdiction_contains(["252018"], "252069")
     assert not jurisdiction_contains(["27"], "131041")
+
+
+def test_every_connection_runs_with_the_service_session_settings(engine: Engine) -> None:
+    with engine.connect() as connection:
+        for name, value in SESSION_SETTINGS.items():
+            assert connection.execute(text(f"SHOW {name}")).scalar_one() == value

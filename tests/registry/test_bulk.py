@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from housing_match.cli import app as cli_app
 from housing_match.models import Dwelling, HistoryEntry, Organisation, OrganisationKind
 from housing_match.registry import bulk_format, bulk_service
 from housing_match.registry.bulk_format import COLUMNS
-from housing_match.registry.bulk_prepare import CONTENT_COLUMNS
+from housing_match.registry.bulk_prepare import CONTENT_COLUMNS, fresh_ids
 from housing_match.registry.mapping import dwelling_values, geo_point
 from tests.conftest import MakeOrganisation, OrgFixture
 from tests.registry.factories import OSAKA_CITY, OSAKA_STATION, SAKAI_CITY
@@ -359,6 +360,26 @@ def test_worker_processes_prepare_large_files_with_the_same_result(
     assert (report.accepted, report.rejected) == (10, 1)
     assert [row.row for row in report.rows] == list(range(2, 13))
     assert report.rows[-1].reasons[0].startswith("rent_yen")
+    # The workers stay for the next import: starting them costs more than a small file.
+    pool = bulk_service._pools[2]
+    total, source = bulk_service.read_source(csv_bytes(rows), filename="big.csv")
+    again = bulk_service.import_dwellings(
+        session,
+        bulk_service.Importer.from_organisation(organisation),
+        source,
+        total_rows=total,
+        workers=2,
+    )
+    assert (again.unchanged, again.rejected) == (10, 1)
+    assert bulk_service._pools[2] is pool
+
+
+def test_fresh_ids_are_distinct_version_4_uuids() -> None:
+    ids = list(fresh_ids(5_000))
+    parsed = [uuid.UUID(text) for text in ids]
+    assert len(set(ids)) == 5_000
+    assert all(value.version == 4 and value.variant == uuid.RFC_4122 for value in parsed)
+    assert [str(value) for value in parsed] == ids
 
 
 def test_shift_jis_english_headers_and_file_errors(
