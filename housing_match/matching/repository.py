@@ -30,7 +30,6 @@ from typing import Any
 
 import psycopg
 from geoalchemy2 import Geometry
-from psycopg.types.json import Jsonb
 from sqlalchemy import (
     Boolean,
     ColumnClause,
@@ -175,53 +174,33 @@ class PersonReadLogRepository(RepositoryBase[PersonReadLogEntry]):
 
 
 @dataclass(frozen=True)
-class PersonReads:
-    """Reads of persons' data to log: whose, by whom, what for."""
+class MatchLog:
+    """What a match writes as it runs: the read of the person's data (``person_reads``) and
+    the aggregate query log (``match_queries``: counts only, no person) that the municipal
+    audit reads for unmet demand. Written by the match statement itself, from its own counts,
+    so a match costs no further round trip."""
 
-    person_ids: Sequence[uuid.UUID]
-    organisation_id: uuid.UUID
+    person_id: uuid.UUID
+    center_id: uuid.UUID
     api_key_id: uuid.UUID | None
     purpose: str
+    municipality_code: str  # the person's 帰住予定地
+    relaxed: bool
 
-
-# The rows travel as one JSON parameter each (binding ten arrays costs the driver more than
-# the statement costs the database), straight to psycopg with $n placeholders: every match
-# runs this once.
-_LOG_MATCHES = (
-    "WITH logged_reads AS ("
-    " INSERT INTO person_reads (person_id, organisation_id, api_key_id, purpose)"
-    " SELECT person_id::uuid, $1, $2, $3 FROM jsonb_array_elements_text($4) AS person_id"
-    ") INSERT INTO match_queries"
-    " (center_id, municipality_code, candidate_count, excluded_by, top_constraint, relaxed)"
-    " SELECT center_id, municipality_code, candidate_count, excluded_by, top_constraint, relaxed"
-    " FROM jsonb_to_recordset($5) AS q(center_id uuid, municipality_code char(6),"
-    " candidate_count integer, excluded_by jsonb, top_constraint text, relaxed boolean)"
-)
+    def parameters(self) -> dict[str, Any]:
+        return {
+            "log_person": self.person_id,
+            "log_center": self.center_id,
+            "log_api_key": self.api_key_id,
+            "log_purpose": self.purpose,
+            "log_municipality": self.municipality_code,
+            "log_relaxed": self.relaxed,
+        }
 
 
 def _driver(session: Session) -> psycopg.Connection[Any]:
     """The psycopg connection under the session's, in its transaction."""
     return typing.cast("psycopg.Connection[Any]", session.connection().connection.driver_connection)
-
-
-class MatchQueryRepository(RepositoryBase[MatchQuery]):
-    model = MatchQuery
-
-    def record(self, rows: Sequence[dict[str, Any]], reads: PersonReads) -> None:
-        """The aggregate query log of matches, and the read log of the persons they read, in
-        one statement: a match is timed by its round trips, and the logs need no answer."""
-        rows_json = [row | {"center_id": str(row["center_id"])} for row in rows]
-        with psycopg.RawCursor(_driver(self.session)) as cursor:
-            cursor.execute(
-                _LOG_MATCHES,
-                [
-                    reads.organisation_id,
-                    reads.api_key_id,
-                    reads.purpose,
-                    Jsonb([str(person_id) for person_id in reads.person_ids]),
-                    Jsonb(rows_json),
-                ],
-            )
 
 
 # --- the match -------------------------------------------------------------------------------
@@ -691,7 +670,7 @@ class MatchOutcome:
     """The counts of one match, and its ranked homes as read: each becomes a ``RankedRow``
     only when asked for (an allocation reads a person's top n to choose one of them)."""
 
-    __slots__ = ("_anchors", "_at", "_depth", "_found", "counts")
+    __slots__ = ("_anchors", "_at", "_depth", "_found", "counts", "top_constraint")
 
     def __init__(
         self,
@@ -701,8 +680,11 @@ class MatchOutcome:
         *,
         anchors: int,
         depth: Depth,
+        top_constraint: HardConstraint | None = None,
     ) -> None:
         self.counts = counts
+        # The constraint excluding the most homes (ties: HardConstraint's order), as logged.
+        self.top_constraint = top_constraint
         # With no candidate, the statement returns one row of NULL candidate columns.
         self._found = [row for row in found if row[at["vacancy_id"]] is not None]
         self._at = at
@@ -931,22 +913,111 @@ def _with_details(
 _NO_COUNTS = ExclusionCounts(0, 0, 0, {}, {})
 
 
+def _logs(by_set: Any, bits: FailureBits) -> tuple[Any, list[Any]]:
+    """The query log's counts from the homes per failure set, and the two logging CTEs.
+
+    ``tally`` is one row: the homes each constraint excluded (0 for one left out of the SQL),
+    the candidates, and the constraint excluding the most (ties: HardConstraint's order;
+    none when nothing was excluded), which the caller reads back. The audit reads this shape
+    (models/match_query.py); tests check it against ``FailureBits.counts``.
+    """
+    excluded: dict[HardConstraint, ColumnElement[int]] = {}
+    for name in HardConstraint:
+        bit = bits.constraints.get(name)
+        if bit is None:
+            excluded[name] = literal_column("0", Integer)
+            continue
+        homes = func.sum(by_set.c.homes).filter(
+            _bit_and(by_set.c.failed, literal_column(str(bit), Integer)) != 0
+        )
+        excluded[name] = cast(func.coalesce(homes, 0), Integer)
+    admitted = func.sum(by_set.c.homes).filter(
+        _bit_and(by_set.c.failed, literal_column(str(bits.admitting), Integer)) == 0
+    )
+    counted = select(
+        *(count.label(f"x_{name.value}") for name, count in excluded.items()),
+        cast(func.coalesce(admitted, 0), Integer).label("candidates"),
+    ).cte("counted")
+    counts = {name: counted.c[f"x_{name.value}"] for name in HardConstraint}
+    most = func.greatest(*counts.values())
+    top = case(
+        (most == 0, None),
+        *((count == most, literal(name.value, Text)) for name, count in counts.items()),
+        else_=None,
+    )
+    tally = select(
+        counted.c.candidates,
+        func.jsonb_build_object(
+            *(part for name, count in counts.items() for part in (name.value, count))
+        ).label("excluded_by"),
+        top.label("top_constraint"),
+    ).cte("tally")
+    query_log = (
+        insert(MatchQuery)
+        .from_select(
+            [
+                "center_id",
+                "municipality_code",
+                "candidate_count",
+                "excluded_by",
+                "top_constraint",
+                "relaxed",
+            ],
+            select(
+                bindparam("log_center", type_=Uuid()),
+                bindparam("log_municipality", type_=String()),
+                tally.c.candidates,
+                tally.c.excluded_by,
+                tally.c.top_constraint,
+                bindparam("log_relaxed", type_=Boolean()),
+            ),
+        )
+        .cte("logged_query")
+    )
+    read_log = (
+        insert(PersonReadLogEntry)
+        .values(
+            person_id=bindparam("log_person", type_=Uuid()),
+            organisation_id=bindparam("log_center", type_=Uuid()),
+            api_key_id=bindparam("log_api_key", type_=Uuid()),
+            purpose=bindparam("log_purpose", type_=String()),
+        )
+        .cte("logged_read")
+    )
+    return tally, [query_log, read_log]
+
+
 class MatchRepository(RepositoryBase[MatchListing]):
     """The match over ``match_listings``: the registry itself is never scanned."""
 
     model = MatchListing
 
     def match(
-        self, criteria: MatchCriteria, *, limit: int, depth: Depth = Depth.EXPLAINED
+        self,
+        criteria: MatchCriteria,
+        *,
+        limit: int,
+        depth: Depth = Depth.EXPLAINED,
+        log: MatchLog | None = None,
     ) -> MatchOutcome:
-        """The counts and the top ``limit`` candidates, read to ``depth``."""
-        return self.match_many([criteria], limit=limit, depth=depth)[0]
+        """The counts and the top ``limit`` candidates, read to ``depth``; with ``log``, the
+        statement also writes the read and query logs."""
+        logs = None if log is None else [log]
+        return self.match_many([criteria], limit=limit, depth=depth, logs=logs)[0]
 
     def match_many(
-        self, criteria: Sequence[MatchCriteria], *, limit: int, depth: Depth = Depth.EXPLAINED
+        self,
+        criteria: Sequence[MatchCriteria],
+        *,
+        limit: int,
+        depth: Depth = Depth.EXPLAINED,
+        logs: Sequence[MatchLog] | None = None,
     ) -> list[MatchOutcome]:
         """``match`` for several persons, their statements pipelined."""
-        calls = [self.rendered(one, limit=limit, depth=depth) for one in criteria]
+        calls = [
+            self.rendered(one, limit=limit, depth=depth, log=logs[index] if logs else None)
+            for index, one in enumerate(criteria)
+        ]
         found = self._run(calls)
         return [
             self._outcome(rendered, rows, one, depth=depth)
@@ -1014,19 +1085,34 @@ class MatchRepository(RepositoryBase[MatchListing]):
         histogram = zip(
             first[at["failed_sets"]] or (), first[at["failed_homes"]] or (), strict=True
         )
+        top = first[at["top_constraint"]] if "top_constraint" in at else None
         return MatchOutcome(
-            bits.counts(histogram), found, at, anchors=len(criteria.anchors), depth=depth
+            bits.counts(histogram),
+            found,
+            at,
+            anchors=len(criteria.anchors),
+            depth=depth,
+            top_constraint=None if top is None else HardConstraint(top),
         )
 
     def rendered(
-        self, criteria: MatchCriteria, *, limit: int, depth: Depth = Depth.EXPLAINED
+        self,
+        criteria: MatchCriteria,
+        *,
+        limit: int,
+        depth: Depth = Depth.EXPLAINED,
+        log: MatchLog | None = None,
     ) -> tuple[RenderedMatch, dict[str, Any]]:
         """The match SQL for the criteria's shape, rendered once, and this call's parameters
         by name."""
+        params = match_parameters(criteria) | {"limit": limit}
+        if log is not None:
+            params |= log.parameters()
+        logged = log is not None
         return self._render(
-            ("match", match_shape(criteria), depth),
-            lambda: self.match_statement(criteria, limit=limit, depth=depth),
-            match_parameters(criteria) | {"limit": limit},
+            ("match", match_shape(criteria), depth, logged),
+            lambda: self.match_statement(criteria, limit=limit, depth=depth, logged=logged),
+            params,
         )
 
     @staticmethod
@@ -1057,7 +1143,12 @@ class MatchRepository(RepositoryBase[MatchListing]):
         return rendered, rendered.constants | params
 
     def match_statement(
-        self, criteria: MatchCriteria, *, limit: int, depth: Depth = Depth.EXPLAINED
+        self,
+        criteria: MatchCriteria,
+        *,
+        limit: int,
+        depth: Depth = Depth.EXPLAINED,
+        logged: bool = False,
     ) -> tuple[Select[*tuple[Any, ...]], FailureBits]:
         """One statement, one pass over the considered homes.
 
@@ -1091,7 +1182,7 @@ class MatchRepository(RepositoryBase[MatchListing]):
         by_set = (
             select(considered.c.failed, func.count().label("homes"))
             .group_by(considered.c.failed)
-            .subquery("by_set")
+            .cte("by_set")
         )
         histogram = select(
             func.array_agg(by_set.c.failed).label("failed_sets"),
@@ -1111,9 +1202,18 @@ class MatchRepository(RepositoryBase[MatchListing]):
             .limit(bindparam("limit", limit, type_=Integer))
             .cte("ranked")
         )
-        statement = _with_details(
-            [histogram.c.failed_sets, histogram.c.failed_homes], ranked, depth, outer=histogram
-        ).order_by(ranked.c.score.desc(), ranked.c.vacancy_id)
+        first: list[ColumnElement[Any]] = [histogram.c.failed_sets, histogram.c.failed_homes]
+        outer: Any = histogram
+        logs: list[Any] = []
+        if logged:
+            tally, logs = _logs(by_set, bits)
+            first.append(tally.c.top_constraint)
+            outer = histogram.join(tally, true())
+        statement = _with_details(first, ranked, depth, outer=outer).order_by(
+            ranked.c.score.desc(), ranked.c.vacancy_id
+        )
+        if logs:
+            statement = statement.add_cte(*logs)
         return statement, bits
 
     def home_statement(

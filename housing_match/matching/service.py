@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -37,12 +36,10 @@ from housing_match.matching.mapping import (
 from housing_match.matching.repository import (
     AnchorCriterion,
     Depth,
-    ExclusionCounts,
     MatchCriteria,
-    MatchQueryRepository,
+    MatchLog,
     MatchRepository,
     PersonReadLogRepository,
-    PersonReads,
     PersonRepository,
     RankedRow,
     ZoneCriterion,
@@ -130,11 +127,17 @@ def _log_reads(
     )
 
 
-def _reads(
-    principal: Principal, person_ids: Sequence[uuid.UUID], purpose: ReadPurpose
-) -> PersonReads:
-    """For logs written with others in one statement (``MatchQueryRepository.record``)."""
-    return PersonReads(person_ids, principal.organisation_id, principal.api_key_id, purpose.value)
+def _match_log(
+    principal: Principal, person: Person, purpose: ReadPurpose, *, relaxed: bool
+) -> MatchLog:
+    return MatchLog(
+        person_id=person.id,
+        center_id=principal.organisation_id,
+        api_key_id=principal.api_key_id,
+        purpose=purpose.value,
+        municipality_code=person.home_municipality_code,
+        relaxed=relaxed,
+    )
 
 
 def _own_person(session: Session, principal: Principal, person_id: uuid.UUID) -> Person:
@@ -356,29 +359,6 @@ def criteria_for(
     )
 
 
-def _top_constraint(counts: ExclusionCounts) -> HardConstraint | None:
-    ranked = sorted(
-        counts.excluded.items(), key=lambda item: (-item[1], list(HardConstraint).index(item[0]))
-    )
-    if not ranked or ranked[0][1] == 0:
-        return None
-    return ranked[0][0]
-
-
-def _query_row(
-    principal: Principal, person: Person, counts: ExclusionCounts, relaxed: bool
-) -> dict[str, Any]:
-    top = _top_constraint(counts)
-    return {
-        "center_id": principal.organisation_id,
-        "municipality_code": person.home_municipality_code,
-        "candidate_count": counts.candidates,
-        "excluded_by": {name.value: count for name, count in counts.excluded.items()},
-        "top_constraint": None if top is None else top.value,
-        "relaxed": relaxed,
-    }
-
-
 def _explained(
     context: explain.PersonContext,
     rows: Sequence[RankedRow],
@@ -415,12 +395,12 @@ def match_person(
     criteria = criteria_for(
         person, context, weights=resolved, relax=relax, radius_factor=radius_factor
     )
-    outcome = MatchRepository(session).match(criteria, limit=limit)
-    counts, rows = outcome.counts, outcome.rows
-    MatchQueryRepository(session).record(
-        [_query_row(principal, person, counts, relaxed=relax is not None)],
-        _reads(principal, [person.id], ReadPurpose.MATCHES),
+    outcome = MatchRepository(session).match(
+        criteria,
+        limit=limit,
+        log=_match_log(principal, person, ReadPurpose.MATCHES, relaxed=relax is not None),
     )
+    counts, rows = outcome.counts, outcome.rows
     excluded = [
         ExclusionCount(
             constraint=name,
@@ -483,13 +463,10 @@ def allocate(session: Session, principal: Principal, data: AllocationRequest) ->
         criteria_by_person,
         limit=per_person,
         depth=Depth.SCORES,
-    )
-    MatchQueryRepository(session).record(
-        [
-            _query_row(principal, person, outcome.counts, relaxed=False)
-            for person, outcome in zip(persons, outcomes, strict=True)
+        logs=[
+            _match_log(principal, person, ReadPurpose.ALLOCATION, relaxed=False)
+            for person in persons
         ],
-        _reads(principal, [person.id for person in persons], ReadPurpose.ALLOCATION),
     )
     ranked = [outcome.scores for outcome in outcomes]
     scores = {
@@ -525,7 +502,7 @@ def allocate(session: Session, principal: Principal, data: AllocationRequest) ->
             )
             continue
         counts = outcomes[index].counts
-        top = _top_constraint(counts)
+        top = outcomes[index].top_constraint
         if counts.candidates == 0:
             reason = UnassignedReason.NO_FEASIBLE_HOME
             reason_ja = "条件をすべて満たす空室がありません"

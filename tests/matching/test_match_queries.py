@@ -85,3 +85,23 @@ def test_allocation_logs_one_query_per_person(
     response = client.post("/v1/allocations", json={"person_ids": people}, headers=center.headers)
     assert response.status_code == 200
     assert len(logged(session, center)) == 3
+
+
+def test_the_log_counts_what_the_response_counts_and_ties_go_to_the_earlier_constraint(
+    client: TestClient,
+    session: Session,
+    center: OrgFixture,
+    corporation: OrgFixture,
+    municipality: OrgFixture,
+) -> None:
+    home(client, corporation, municipality, rent_yen=40_000, pets_allowed=True)
+    home(client, corporation, municipality, rent_yen=70_000, pets_allowed=True)  # rent only
+    home(client, corporation, municipality, rent_yen=40_000, pets_allowed=False)  # pets only
+    person = create_person(client, center, needs={"rent_ceiling_yen": 50_000, "has_pets": True})
+    body = matches(client, center, person)
+    (row,) = logged(session, center)
+    assert row.excluded_by == {item["constraint"]: item["excluded"] for item in body["excluded_by"]}
+    assert row.candidate_count == body["candidate_count"] == 1
+    order = list(HardConstraint)
+    assert order.index(HardConstraint.RENT_CEILING) < order.index(HardConstraint.PETS)
+    assert row.top_constraint == "rent_ceiling"
