@@ -1064,7 +1064,11 @@ class MatchRepository(RepositoryBase[MatchListing]):
             cursors = []
             for rendered, params in calls:
                 cursor = stack.enter_context(psycopg.RawCursor(driver))
-                cursor.execute(rendered.sql, [params[name] for name in rendered.names])
+                # Prepared at its first run on each connection: the server parses these
+                # kilobytes of SQL once, where psycopg would wait for the fifth run.
+                cursor.execute(
+                    rendered.sql, [params[name] for name in rendered.names], prepare=True
+                )
                 cursors.append(cursor)
             return [cursor.fetchall() for cursor in cursors]
 
