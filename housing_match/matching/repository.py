@@ -1156,11 +1156,12 @@ class MatchRepository(RepositoryBase[MatchListing]):
     ) -> tuple[Select[*tuple[Any, ...]], FailureBits]:
         """One statement, one pass over the considered homes.
 
-        ``considered`` (MATERIALIZED, so each check runs once per home) holds, per home, the
-        set of constraints it fails as bits; ``histogram`` counts the homes per set;
-        ``ranked`` reads the admitted homes again by address (a TID scan) and scores them,
-        best first, then by vacancy id; the result is the histogram LEFT JOIN the ranked homes
-        (with their details).
+        ``considered`` gives, per home of the search area, its address and the set of
+        constraints it fails as bits; ``by_set`` groups them in one pass: homes per set, and
+        the addresses of the admitted; ``ranked`` reads the admitted homes again by address
+        (a TID scan) and scores them, best first, then by vacancy id; the result is the
+        histogram LEFT JOIN the ranked homes (with their details), and with ``logged`` the
+        statement also appends its read and query logs.
         """
         sql = MatchSql(criteria)
         checks = sql.checks()
@@ -1177,14 +1178,25 @@ class MatchRepository(RepositoryBase[MatchListing]):
         # ranking reads would copy every considered home's arrays and location; the admitted
         # few are read again by address instead.
         row_id: ColumnElement[Any] = literal_column(f"{MatchListing.__tablename__}.ctid")
+        # OFFSET 0 keeps the failures a column of their own (a flattened subquery would
+        # compute them twice: to group by and to filter); the rows stream into the grouping.
         considered = (
             select(row_id.label("row_id"), failed.label("failed"))
             .where(*sql.universe(relaxed=criteria.relax is not None))
-            .cte("considered")
-            .prefix_with("MATERIALIZED")
+            .offset(0)
+            .subquery("considered")
         )
+        admitting = literal_column(str(bits.admitting), Integer)
+        # One pass over the considered homes: homes per failure set, and the addresses of the
+        # admitted ones, read again below for scoring.
         by_set = (
-            select(considered.c.failed, func.count().label("homes"))
+            select(
+                considered.c.failed,
+                func.count().label("homes"),
+                func.array_agg(considered.c.row_id)
+                .filter(_bit_and(considered.c.failed, admitting) == 0)
+                .label("admitted"),
+            )
             .group_by(considered.c.failed)
             .cte("by_set")
         )
@@ -1192,10 +1204,9 @@ class MatchRepository(RepositoryBase[MatchListing]):
             func.array_agg(by_set.c.failed).label("failed_sets"),
             func.array_agg(by_set.c.homes).label("failed_homes"),
         ).cte("histogram")
-        admitting = literal_column(str(bits.admitting), Integer)
         admitted = func.array(
-            select(considered.c.row_id)
-            .where(_bit_and(considered.c.failed, admitting) == 0)
+            select(func.unnest(by_set.c.admitted))
+            .where(by_set.c.admitted.is_not(None))
             .scalar_subquery()
         )
         columns, score = _ranked_columns(sql, checks, depth)
