@@ -52,22 +52,41 @@ def time_matches(
 ) -> list[float]:
     """Server time of one match: ``match_person`` in its own session (= one request's
     transaction), timed around the service call; the commit of its logs is not timed."""
-    timings: list[float] = []
-    for person_id in person_ids:
-        with make_session() as session:
-            started = time.perf_counter()
-            service.match_person(
-                session,
-                principal,
-                person_id,
-                limit=MATCH_LIMIT,
-                relax=None,
-                radius_factor=None,
-                weights=None,
-            )
-            timings.append(time.perf_counter() - started)
-            session.commit()
-    return timings
+    return [_time_match(make_session, principal, person_id) for person_id in person_ids]
+
+
+def _time_match(
+    make_session: sessionmaker[Session], principal: Principal, person_id: uuid.UUID
+) -> float:
+    with make_session() as session:
+        started = time.perf_counter()
+        service.match_person(
+            session,
+            principal,
+            person_id,
+            limit=MATCH_LIMIT,
+            relax=None,
+            radius_factor=None,
+            weights=None,
+        )
+        seconds = time.perf_counter() - started
+        session.commit()
+    return seconds
+
+
+def time_matches_and_floors(
+    make_session: sessionmaker[Session], principal: Principal, person_ids: Sequence[uuid.UUID]
+) -> tuple[list[float], list[float]]:
+    """Each person's match, then the floor of the same person's criteria, person by person:
+    measured side by side, so a machine that speeds up or slows down during the run (a shared
+    one does) shifts both alike and their ratio stays honest."""
+    criteria = floor_criteria(make_session, person_ids)
+    matches: list[float] = []
+    floors: list[float] = []
+    for person_id, one in zip(person_ids, criteria, strict=True):
+        matches.append(_time_match(make_session, principal, person_id))
+        floors.extend(time_floor(make_session, [one]))
+    return matches, floors
 
 
 def floor_statement(criteria: MatchCriteria) -> Select[*tuple[Any, ...]]:

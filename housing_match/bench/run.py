@@ -179,14 +179,14 @@ def _run(
         ),
     )
     progress(f"{len(match_ids)} + {len(allocation_ids)} persons; warming up")
-    measure.time_matches(make_session, principal, warm_up_ids)
+    measure.time_matches_and_floors(make_session, principal, warm_up_ids)
     measure.time_allocation(make_session, principal, warm_up_ids)
-    match_seconds = measure.time_matches(make_session, principal, match_ids)
+    match_seconds, floor_seconds = measure.time_matches_and_floors(
+        make_session, principal, match_ids
+    )
     match = measure.summary_ms(match_seconds)
     progress(f"match: {match}")
-    floor = measure.summary_ms(
-        measure.time_floor(make_session, measure.floor_criteria(make_session, match_ids))
-    )
+    floor = measure.summary_ms(floor_seconds)
     progress(f"floor: {floor}")
     allocation = measure.time_allocation(make_session, principal, allocation_ids)
     progress(f"allocation: {allocation}")

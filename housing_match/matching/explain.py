@@ -83,8 +83,8 @@ def risk_explanations(context: PersonContext, home: HomeDetails) -> list[Data]:
                     "period_label_ja": _period(entry.until),
                 }
             )
-        if risk.value in vacancy.covered_risks:
-            open_ended = risk.value in vacancy.covered_whole_tenancy_risks
+        if risk.value in home.covered_risks:
+            open_ended = risk.value in home.covered_whole_tenancy_risks
             coverers.append(
                 {
                     "source": CovererSource.POSTING_CORPORATION,
@@ -241,7 +241,6 @@ def candidate(
     *,
     now: datetime | None = None,
 ) -> Candidate:
-    vacancy = home.vacancy
     risks = risk_explanations(context, home)
     return Candidate.model_validate(
         {
@@ -251,17 +250,7 @@ def candidate(
             "monthly_cost_yen": row.monthly_cost_yen,
             "rent_ceiling_yen": context.rent_ceiling_yen,
             "private_area_m2": row.private_area_m2,
-            "vacancy": {
-                "id": vacancy.id,
-                "corporation_id": vacancy.corporation_id,
-                "corporation_name": vacancy.corporation_name,
-                "available_from": vacancy.available_from,
-                "rent_offered_yen": vacancy.rent_offered_yen,
-                "common_fee_offered_yen": vacancy.common_fee_offered_yen,
-                "conditions": vacancy.conditions,
-                "refreshed_at": vacancy.refreshed_at,
-                "expires_at": vacancy.expires_at,
-            },
+            "vacancy": home.vacancy,
             "dwelling": home.dwelling,
             "anchors": [
                 {

@@ -22,7 +22,7 @@ import typing
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from enum import Enum
 from functools import partial
@@ -75,6 +75,7 @@ from housing_match.matching.rules import (
     Factor,
     HardConstraint,
 )
+from housing_match.matching.schemas import CandidateVacancy
 from housing_match.matching.vocabulary import Facility
 from housing_match.models import (
     Dwelling,
@@ -268,28 +269,14 @@ class Depth(Enum):
 
 
 @dataclass(frozen=True, slots=True)
-class OfferedVacancy:
-    """What a candidate shows of its vacancy, and what the posting corporation covers."""
+class HomeDetails:
+    """A listed home as its explanation shows it: the vacancy, the risks its posting
+    corporation covers, the dwelling, and who provides its 居住サポート (None when it is not
+    certified or names no provider organisation)."""
 
-    id: uuid.UUID
-    corporation_id: uuid.UUID
-    corporation_name: str
-    available_from: date
-    rent_offered_yen: int
-    common_fee_offered_yen: int
-    conditions: str
-    refreshed_at: datetime
-    expires_at: datetime
+    vacancy: CandidateVacancy
     covered_risks: list[str]
     covered_whole_tenancy_risks: list[str]
-
-
-@dataclass(frozen=True, slots=True)
-class HomeDetails:
-    """A listed home as its explanation shows it: the vacancy, the dwelling, and who provides
-    its 居住サポート (None when it is not certified or names no provider organisation)."""
-
-    vacancy: OfferedVacancy
     dwelling: DwellingRead
     provider_name: str | None
 
@@ -802,19 +789,12 @@ _rendered: dict[tuple[Any, ...], RenderedMatch] = {}
 # Requests run in a thread pool: eviction iterates the dict while another thread may insert.
 _rendered_lock = threading.Lock()
 
-# What an explanation shows of a home, read in the same statement as the ranking.
-VACANCY_FIELDS = (
-    "id",
-    "corporation_id",
-    "available_from",
-    "rent_offered_yen",
-    "common_fee_offered_yen",
-    "conditions",
-    "refreshed_at",
-    "expires_at",
-    "covered_risks",
-    "covered_whole_tenancy_risks",
+# What an explanation shows of a home, read in the same statement as the ranking: the
+# candidate's vacancy fields (its corporation's name aside), and what the corporation covers.
+_SHOWN_VACANCY_FIELDS = tuple(
+    name for name in CandidateVacancy.model_fields if name != "corporation_name"
 )
+VACANCY_FIELDS = (*_SHOWN_VACANCY_FIELDS, "covered_risks", "covered_whole_tenancy_risks")
 DWELLING_FIELDS = tuple(
     column.key for column in Dwelling.__table__.columns if column.key != "location"
 )
@@ -859,15 +839,21 @@ class _Positional:
 
 
 def _home(mapping: Any) -> HomeDetails:
-    vacancy = OfferedVacancy(
-        corporation_name=mapping["corporation_name"],
-        **{name: mapping[f"vacancy__{name}"] for name in VACANCY_FIELDS},
+    vacancy = CandidateVacancy.model_validate(
+        {name: mapping[f"vacancy__{name}"] for name in _SHOWN_VACANCY_FIELDS}
+        | {"corporation_name": mapping["corporation_name"]}
     )
     dwelling = dwelling_read_from_columns(
         {name: mapping[f"dwelling__{name}"] for name in DWELLING_FIELDS},
         location=GeoPoint(latitude=mapping["latitude"], longitude=mapping["longitude"]),
     )
-    return HomeDetails(vacancy, dwelling, mapping["provider_name"])
+    return HomeDetails(
+        vacancy,
+        mapping["vacancy__covered_risks"],
+        mapping["vacancy__covered_whole_tenancy_risks"],
+        dwelling,
+        mapping["provider_name"],
+    )
 
 
 def _ranked_columns(
