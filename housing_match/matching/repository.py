@@ -856,28 +856,48 @@ def _home(mapping: Any) -> HomeDetails:
     )
 
 
-def _ranked_columns(
-    sql: MatchSql, checks: dict[HardConstraint, ColumnElement[bool]], depth: Depth
-) -> tuple[list[ColumnElement[Any]], ColumnElement[float]]:
-    """The columns of a ranked home at ``depth``, and its score (labelled "score")."""
+def _ranked(
+    sql: MatchSql,
+    checks: dict[HardConstraint, ColumnElement[bool]],
+    depth: Depth,
+    where: ColumnElement[bool],
+    *,
+    limit: int | None,
+) -> Any:
+    """The homes ``where`` selects, with their columns at ``depth``, scored, best first (then
+    by vacancy id), as the CTE "ranked".
+
+    Each factor is computed once, in a subquery the planner keeps whole (OFFSET 0), and the
+    score is their weighted sum: written out in one expression, every factor would appear
+    twice, as a column and inside the score, and the planner would work through both.
+    """
     values = sql.factor_values()
-    score = sql.score(values).label("score")
-    columns: list[Any] = [Listing.vacancy_id, score]
-    if depth is Depth.SCORES:
-        return columns, score
-    # Admitted by the relaxation alone, a home fails the relaxed constraint.
-    relax = sql.c.relax
-    relaxed_check = checks.get(relax) if relax is not None else None
-    passes_strict = true() if relaxed_check is None else func.coalesce(relaxed_check, false())
-    columns += [
-        Listing.dwelling_id,
-        passes_strict.label("passes_strict"),
-        Listing.monthly_cost_yen,
-        Listing.private_area_m2,
+    columns: list[Any] = [
+        Listing.vacancy_id,
         *(value.label(f"v_{factor.value}") for factor, value in values.items()),
-        *(distance.label(f"d_{index}") for index, distance in enumerate(sql.anchor_distances())),
     ]
-    return columns, score
+    if depth is not Depth.SCORES:
+        # Admitted by the relaxation alone, a home fails the relaxed constraint.
+        relax = sql.c.relax
+        relaxed_check = checks.get(relax) if relax is not None else None
+        passes_strict = true() if relaxed_check is None else func.coalesce(relaxed_check, false())
+        columns += [
+            Listing.dwelling_id,
+            passes_strict.label("passes_strict"),
+            Listing.monthly_cost_yen,
+            Listing.private_area_m2,
+            *(
+                distance.label(f"d_{index}")
+                for index, distance in enumerate(sql.anchor_distances())
+            ),
+        ]
+    valued = select(*columns).where(where).offset(0).subquery("valued")
+    score = sql.score({factor: valued.c[f"v_{factor.value}"] for factor in values}).label("score")
+    shown = [valued.c.vacancy_id] if depth is Depth.SCORES else list(valued.c)
+    ranked = select(*shown, score).order_by(score.desc(), valued.c.vacancy_id)
+    if limit is not None:
+        ranked = ranked.limit(bindparam("limit", limit, type_=Integer))
+    return ranked.cte("ranked")
 
 
 def _with_details(
@@ -1195,14 +1215,7 @@ class MatchRepository(RepositoryBase[MatchListing]):
             .where(by_set.c.admitted.is_not(None))
             .scalar_subquery()
         )
-        columns, score = _ranked_columns(sql, checks, depth)
-        ranked = (
-            select(*columns)
-            .where(row_id == any_(admitted))
-            .order_by(score.desc(), Listing.vacancy_id)
-            .limit(bindparam("limit", limit, type_=Integer))
-            .cte("ranked")
-        )
+        ranked = _ranked(sql, checks, depth, row_id == any_(admitted), limit=limit)
         first: list[ColumnElement[Any]] = [histogram.c.failed_sets, histogram.c.failed_homes]
         outer: Any = histogram
         logs: list[Any] = []
@@ -1223,15 +1236,11 @@ class MatchRepository(RepositoryBase[MatchListing]):
         """One listed home as the person's match ranks it: the same columns as a match's
         ranked rows, for a home chosen by its vacancy id."""
         sql = MatchSql(criteria)
-        columns, _ = _ranked_columns(sql, sql.checks(), depth)
-        ranked = (
-            select(*columns)
-            .where(
-                Listing.vacancy_id == bindparam("vacancy_id", type_=Uuid()),
-                Listing.expires_at > func.now(),
-            )
-            .cte("ranked")
+        chosen = and_(
+            Listing.vacancy_id == bindparam("vacancy_id", type_=Uuid()),
+            Listing.expires_at > func.now(),
         )
+        ranked = _ranked(sql, sql.checks(), depth, chosen, limit=None)
         return _with_details([], ranked, depth, outer=None)
 
     def homes(self, vacancy_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, HomeDetails]:
