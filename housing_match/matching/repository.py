@@ -330,7 +330,6 @@ def _float(value: float) -> ColumnElement[float]:
     return bindparam(None, float(value), type_=Float)
 
 
-CATEGORY_ARRAY = ARRAY(String(48))
 MUNICIPALITY_ARRAY = ARRAY(String(6))
 
 
@@ -344,7 +343,6 @@ def match_parameters(criteria: MatchCriteria) -> dict[str, Any]:
     c = criteria
     factor = c.radius_factor or 1.0
     params: dict[str, Any] = {
-        "categories": list(c.categories),
         "category_bits": category_bits(c.categories),
         "rent_ceiling": c.rent_ceiling_yen,
         "municipalities": sorted({c.home_municipality_code, *c.preferred_municipality_codes}),
@@ -1244,7 +1242,7 @@ class MatchRepository(RepositoryBase[MatchListing]):
         return _with_details([], ranked, depth, outer=None)
 
     def homes(self, vacancy_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, HomeDetails]:
-        """The same details as a match with ``details`` reads, for vacancies chosen later."""
+        """The details a match at ``Depth.EXPLAINED`` reads, for vacancies chosen otherwise."""
         if not vacancy_ids:
             return {}
         statement: Any = select(*_detail_columns()).select_from(Vacancy)
@@ -1255,12 +1253,3 @@ class MatchRepository(RepositoryBase[MatchListing]):
         ).where(Vacancy.id.in_(vacancy_ids))
         found = self.session.execute(statement).all()
         return {row._mapping["vacancy__id"]: _home(row._mapping) for row in found}
-
-    def organisation_names(self, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
-        wanted = sorted(set(ids))
-        if not wanted:
-            return {}
-        found = self.session.execute(
-            select(Organisation.id, Organisation.name).where(Organisation.id.in_(wanted))
-        ).all()
-        return {row[0]: row[1] for row in found}
