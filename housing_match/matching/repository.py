@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import Enum
-from functools import partial
 from typing import Any
 
 import psycopg
@@ -263,8 +262,7 @@ class ExclusionCounts:
 class Depth(Enum):
     """How much of each ranked home a match reads."""
 
-    SCORES = "scores"  # vacancy id and score: enough to rank and to assign
-    RANKED = "ranked"  # every column of a RankedRow
+    RANKED = "ranked"  # every column of a RankedRow: enough to rank, assign and explain
     EXPLAINED = "explained"  # and the home's details, for its explanation
 
 
@@ -690,8 +688,6 @@ class MatchOutcome:
         return [self.row(position) for position in range(len(self._found))]
 
     def row(self, position: int) -> RankedRow:
-        if self._depth is Depth.SCORES:
-            raise ValueError("a match read to Depth.SCORES has no rows to explain")
         found, at = self._found[position], self._at
         return RankedRow(
             vacancy_id=found[at["vacancy_id"]],
@@ -857,45 +853,46 @@ def _home(mapping: Any) -> HomeDetails:
 def _ranked(
     sql: MatchSql,
     checks: dict[HardConstraint, ColumnElement[bool]],
-    depth: Depth,
     where: ColumnElement[bool],
     *,
-    limit: int | None,
+    limit: int,
 ) -> Any:
-    """The homes ``where`` selects, with their columns at ``depth``, scored, best first (then
-    by vacancy id), as the CTE "ranked".
+    """The top ``limit`` homes ``where`` selects, with every column of a RankedRow, scored,
+    best first (then by vacancy id), as the CTE "ranked".
 
     Each factor is computed once, in a subquery the planner keeps whole (OFFSET 0), and the
     score is their weighted sum: written out in one expression, every factor would appear
     twice, as a column and inside the score, and the planner would work through both.
     """
     values = sql.factor_values()
-    columns: list[Any] = [
-        Listing.vacancy_id,
-        *(value.label(f"v_{factor.value}") for factor, value in values.items()),
-    ]
-    if depth is not Depth.SCORES:
-        # Admitted by the relaxation alone, a home fails the relaxed constraint.
-        relax = sql.c.relax
-        relaxed_check = checks.get(relax) if relax is not None else None
-        passes_strict = true() if relaxed_check is None else func.coalesce(relaxed_check, false())
-        columns += [
+    # Admitted by the relaxation alone, a home fails the relaxed constraint.
+    relax = sql.c.relax
+    relaxed_check = checks.get(relax) if relax is not None else None
+    passes_strict = true() if relaxed_check is None else func.coalesce(relaxed_check, false())
+    valued = (
+        select(
+            Listing.vacancy_id,
             Listing.dwelling_id,
             passes_strict.label("passes_strict"),
             Listing.monthly_cost_yen,
             Listing.private_area_m2,
+            *(value.label(f"v_{factor.value}") for factor, value in values.items()),
             *(
                 distance.label(f"d_{index}")
                 for index, distance in enumerate(sql.anchor_distances())
             ),
-        ]
-    valued = select(*columns).where(where).offset(0).subquery("valued")
+        )
+        .where(where)
+        .offset(0)
+        .subquery("valued")
+    )
     score = sql.score({factor: valued.c[f"v_{factor.value}"] for factor in values}).label("score")
-    shown = [valued.c.vacancy_id] if depth is Depth.SCORES else list(valued.c)
-    ranked = select(*shown, score).order_by(score.desc(), valued.c.vacancy_id)
-    if limit is not None:
-        ranked = ranked.limit(bindparam("limit", limit, type_=Integer))
-    return ranked.cte("ranked")
+    return (
+        select(*valued.c, score)
+        .order_by(score.desc(), valued.c.vacancy_id)
+        .limit(bindparam("limit", limit, type_=Integer))
+        .cte("ranked")
+    )
 
 
 def _with_details(
@@ -1027,34 +1024,6 @@ class MatchRepository(RepositoryBase[MatchListing]):
             self._outcome(rendered, rows, one, depth=depth)
             for (rendered, _), rows, one in zip(calls, found, criteria, strict=True)
         ]
-
-    def ranked_rows(
-        self, chosen: Sequence[tuple[MatchCriteria, uuid.UUID]], *, depth: Depth = Depth.EXPLAINED
-    ) -> list[RankedRow | None]:
-        """For each (person's criteria, vacancy), the home as that person's match ranks it
-        (None when it is no longer listed): for homes chosen from ``Depth.SCORES`` rows."""
-        if depth is Depth.SCORES:
-            raise ValueError("ranked rows are read to Depth.RANKED at least")
-        calls = [
-            self._render(
-                ("home", match_shape(one), depth),
-                partial(self._home_build, one, depth),
-                match_parameters(one) | {"vacancy_id": vacancy_id},
-            )
-            for one, vacancy_id in chosen
-        ]
-        rows: list[RankedRow | None] = []
-        for (rendered, _), found, (one, _) in zip(calls, self._run(calls), chosen, strict=True):
-            outcome = MatchOutcome(
-                _NO_COUNTS, found, rendered.columns, anchors=len(one.anchors), depth=depth
-            )
-            rows.append(outcome.row(0) if len(outcome) else None)
-        return rows
-
-    def _home_build(
-        self, criteria: MatchCriteria, depth: Depth
-    ) -> tuple[Select[*tuple[Any, ...]], None]:
-        return self.home_statement(criteria, depth=depth), None
 
     def _run(self, calls: Sequence[tuple[RenderedMatch, dict[str, Any]]]) -> list[Any]:
         """Each rendered statement's rows. Several are pipelined: sent together and executed
@@ -1213,7 +1182,7 @@ class MatchRepository(RepositoryBase[MatchListing]):
             .where(by_set.c.admitted.is_not(None))
             .scalar_subquery()
         )
-        ranked = _ranked(sql, checks, depth, row_id == any_(admitted), limit=limit)
+        ranked = _ranked(sql, checks, row_id == any_(admitted), limit=limit)
         first: list[ColumnElement[Any]] = [histogram.c.failed_sets, histogram.c.failed_homes]
         outer: Any = histogram
         logs: list[Any] = []
@@ -1227,19 +1196,6 @@ class MatchRepository(RepositoryBase[MatchListing]):
         if logs:
             statement = statement.add_cte(*logs)
         return statement, bits
-
-    def home_statement(
-        self, criteria: MatchCriteria, *, depth: Depth = Depth.EXPLAINED
-    ) -> Select[*tuple[Any, ...]]:
-        """One listed home as the person's match ranks it: the same columns as a match's
-        ranked rows, for a home chosen by its vacancy id."""
-        sql = MatchSql(criteria)
-        chosen = and_(
-            Listing.vacancy_id == bindparam("vacancy_id", type_=Uuid()),
-            Listing.expires_at > func.now(),
-        )
-        ranked = _ranked(sql, sql.checks(), depth, chosen, limit=None)
-        return _with_details([], ranked, depth, outer=None)
 
     def homes(self, vacancy_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, HomeDetails]:
         """The details a match at ``Depth.EXPLAINED`` reads, for vacancies chosen otherwise."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -455,14 +456,13 @@ def allocate(session: Session, principal: Principal, data: AllocationRequest) ->
     per_person = len(persons)
     repository = MatchRepository(session)
     contexts = [person_context(person) for person in persons]
-    criteria_by_person = [
-        criteria_for(person, context, weights=weights)
-        for person, context in zip(persons, contexts, strict=True)
-    ]
     outcomes = repository.match_many(
-        criteria_by_person,
+        [
+            criteria_for(person, context, weights=weights)
+            for person, context in zip(persons, contexts, strict=True)
+        ],
         limit=per_person,
-        depth=Depth.SCORES,
+        depth=Depth.RANKED,
         logs=[
             _match_log(principal, person, ReadPurpose.ALLOCATION, relaxed=False)
             for person in persons
@@ -475,19 +475,13 @@ def allocate(session: Session, principal: Principal, data: AllocationRequest) ->
         for vacancy_id, score in pairs
     }
     assignment = optimal_assignment(scores, len(persons), data.objective)
-    # Ranked by score alone (a person's top n are mostly not chosen); the chosen homes are
-    # read now with all their factors and details, pipelined.
-    indexes = list(assignment)
-    chosen_rows = repository.ranked_rows(
-        [(criteria_by_person[index], assignment[index]) for index in indexes]
-    )
+    # Ranked without details (a person's top n are mostly not chosen); the chosen homes' are
+    # read now, in one query.
+    homes = repository.homes(list(assignment.values()))
     chosen: dict[int, tuple[RankedRow, Candidate]] = {}
-    for index, row in zip(indexes, chosen_rows, strict=True):
-        if row is None:
-            raise Conflict("A chosen vacancy closed during the allocation. Allocate again.")
-        position = next(
-            i for i, (vacancy_id, _) in enumerate(ranked[index]) if vacancy_id == row.vacancy_id
-        )
+    for index, vacancy in assignment.items():
+        position = next(i for i, (listed, _) in enumerate(ranked[index]) if listed == vacancy)
+        row = replace(outcomes[index].row(position), home=homes[vacancy])
         candidate = _explained(contexts[index], [row], weights, first_rank=position + 1)[0]
         chosen[index] = (row, candidate)
     assignments: list[Assignment] = []

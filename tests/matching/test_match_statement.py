@@ -1,12 +1,12 @@
 """The match statement's machinery: bit sets stored by the database as the vocabulary numbers
 them, counts derived from the failure histogram, the depths of a ranked row, pipelined matches
-equal to one-by-one ones, and a chosen home read again exactly as its match ranked it."""
+equal to one-by-one ones, and a chosen home's details read again exactly as its match read them."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
@@ -126,7 +126,7 @@ def _criteria(session: Session, person_id: str) -> MatchCriteria:
     )
 
 
-def test_pipelined_matches_equal_one_by_one_and_a_chosen_home_reads_as_ranked(
+def test_pipelined_matches_equal_one_by_one_and_a_chosen_home_reads_as_matched(
     session: Session,
     client: TestClient,
     center: OrgFixture,
@@ -149,14 +149,10 @@ def test_pipelined_matches_equal_one_by_one_and_a_chosen_home_reads_as_ranked(
     assert len(one_by_one[0]) == 3  # within 1,200 m of the clinic
     assert len(one_by_one[1]) == 4
 
-    scores_only = repository.match(criteria[0], limit=10, depth=Depth.SCORES)
-    assert scores_only.scores == [(row.vacancy_id, row.score) for row in one_by_one[0].rows]
-    with pytest.raises(ValueError, match="SCORES"):
-        scores_only.row(0)
-
+    ranked = repository.match(criteria[0], limit=10, depth=Depth.RANKED)
+    assert ranked.scores == [(row.vacancy_id, row.score) for row in one_by_one[0].rows]
+    assert [replace(row, home=None) for row in one_by_one[0].rows] == ranked.rows
+    # The details read afterwards for chosen homes are those the match reads with them.
     chosen = one_by_one[0].rows[1]
-    again = repository.ranked_rows([(criteria[0], chosen.vacancy_id), (criteria[0], uuid.uuid4())])
-    assert again == [chosen, None]
-    ranked = repository.match(criteria[0], limit=10, depth=Depth.RANKED).rows
-    assert [row.vacancy_id for row in ranked] == [row.vacancy_id for row in one_by_one[0].rows]
-    assert all(row.home is None for row in ranked)
+    assert chosen.home is not None
+    assert repository.homes([chosen.vacancy_id]) == {chosen.vacancy_id: chosen.home}
