@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
@@ -171,6 +171,8 @@ def test_reimport_is_idempotent_and_changes_are_updates_with_history(
     assert entries[0].after["location"]["type"] == "Point"
     count = session.scalar(select(func.count()).select_from(Dwelling))
     assert count == 2
+    # The import lets the database reuse its plans only while it copies and updates.
+    assert session.scalar(text("SHOW plan_cache_mode")) == db.SESSION_SETTINGS["plan_cache_mode"]
 
 
 def test_corporation_files_applications_and_cannot_touch_anothers(
