@@ -65,9 +65,13 @@ Progress = Callable[[int], None]
 REPORTED_ROWS_MAX = 10_000
 # Below this, starting worker processes costs more than it saves.
 POOL_THRESHOLD_ROWS = 5_000
-# From this size a municipality's import reads its existing register once and streams every
-# chunk into one open COPY, so the database never waits for a lookup between chunks.
+# From this size a municipality's import reads its existing register once and streams its
+# chunks into an open COPY, so the database never waits for a lookup between chunks.
 STREAM_THRESHOLD_ROWS = 5_000
+# The database checks a COPY's foreign keys only when the COPY ends, row by row (about a
+# quarter of its work); ending one every so many rows has it check them while the workers
+# prepare the next rows, instead of all at once after the last.
+COPY_BATCH_ROWS = 10_000
 CHUNK_ROWS = 2_000
 WORKER_NICENESS = 10
 
@@ -258,8 +262,8 @@ _Outcome = tuple[str, str | None, str | None, list[str]]
 class _ImportWriter:
     """Takes prepared chunks in file order: rejects, inserts at once, collects updates.
 
-    Streaming (a municipality's large file), the existing register is read once and all new
-    rows go through one COPY that stays open until the last chunk; otherwise each chunk looks
+    Streaming (a municipality's large file), the existing register is read once and new rows
+    go through a COPY that stays open for ``COPY_BATCH_ROWS`` rows; otherwise each chunk looks
     its rows up and is copied on its own (a corporation's rows may go to any authority).
     """
 
@@ -285,17 +289,27 @@ class _ImportWriter:
         self._own: dict[str, ExistingDwelling] | None = None
         self._exits = ExitStack()
         self._copy: psycopg.Copy | None = None
+        self._copied = 0  # rows in the open COPY
 
     def __enter__(self) -> _ImportWriter:
         if self.stream:
             self._own = self.repository.of_authority(self.importer.organisation_id)
-            self._copy = self._exits.enter_context(self.repository.copying_new())
         return self
 
     def __exit__(self, *exc: Any) -> None:
         # On an error the open COPY is abandoned (CopyFail), never completed.
         self._exits.__exit__(*exc)
         self._copy = None
+
+    def _stream(self, lines: list[bytes]) -> None:
+        if self._copy is None:
+            self._exits = ExitStack()
+            self._copy = self._exits.enter_context(self.repository.copying_new())
+            self._copied = 0
+        self._copy.write(b"".join(lines))
+        self._copied += len(lines)
+        if self._copied >= COPY_BATCH_ROWS:
+            self.__exit__(None, None, None)
 
     def _existing(self, keys: list[tuple[int, str]]) -> dict[tuple[int, str], ExistingDwelling]:
         if self._own is not None:
@@ -353,8 +367,8 @@ class _ImportWriter:
             # The same rendered row, under the stored dwelling's id.
             line = str(found.id).encode() + line[ID_WIDTH:]
             self.updates.append((number, found.id, registration_number, line, reasons))
-        if self._copy is not None:
-            self._copy.write(b"".join(new_lines))
+        if self.stream:
+            self._stream(new_lines)
         else:
             self.repository.insert_new(new_lines)
 

@@ -565,11 +565,28 @@ def test_csv_line_breaks_inside_cells_and_bare_carriage_returns(
     assert report.rows[1].reasons[0].startswith("kitchen")
 
 
-def test_a_crash_while_streaming_into_one_copy_leaves_nothing_written(
+def test_streaming_copies_end_every_batch_and_keep_every_row(
     municipality: OrgFixture, session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(bulk_service, "STREAM_THRESHOLD_ROWS", 0)
     monkeypatch.setattr(bulk_service, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(bulk_service, "COPY_BATCH_ROWS", 3)
+    rows = [flat(f"S-{i}") for i in range(9)] + [flat("S-bad", floor_area_m2="10.00")]
+    report = _import(session, municipality.id, csv_bytes(rows))
+    assert (report.accepted, report.rejected) == (9, 1)
+    stored = session.scalars(select(Dwelling.registration_number)).all()
+    assert sorted(stored) == sorted(f"S-{i}" for i in range(9))
+    again = _import(session, municipality.id, csv_bytes(rows))
+    assert (again.accepted, again.unchanged, again.rejected) == (0, 9, 1)
+
+
+def test_a_crash_while_streaming_leaves_nothing_written(
+    municipality: OrgFixture, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bulk_service, "STREAM_THRESHOLD_ROWS", 0)
+    monkeypatch.setattr(bulk_service, "CHUNK_ROWS", 2)
+    # The first two chunks' COPY has ended before the third chunk crashes.
+    monkeypatch.setattr(bulk_service, "COPY_BATCH_ROWS", 3)
     real_write = bulk_service._ImportWriter.write
     chunks = 0
 
