@@ -9,19 +9,16 @@ BOM, and re-import unchanged: export → edit in Excel → import is the intende
 from __future__ import annotations
 
 import csv
-import functools
 import io
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from pydantic import ValidationError
 
-from housing_match.jurisdiction import jurisdiction_code_error
 from housing_match.registry.schemas import (
     REGISTRATION_CLASS_LABELS_JA,
     DwellingInput,
@@ -576,7 +573,7 @@ def parse_row(row: SourceRow) -> ParsedRow:
     failed: set[str] = set()
     accepted_raw: Any = None
     for key, value in values.items():
-        fast = _FAST_PARSERS.get(key)
+        fast = FAST_PARSERS.get(key)
         if fast is None:  # __error__, __extra__, export-only and ignored columns
             continue
         if value.__class__ is str:
@@ -584,7 +581,7 @@ def parse_row(row: SourceRow) -> ParsedRow:
             if not text:
                 continue
             result = fast(text)
-            if result is not _UNSURE:
+            if result is not UNSURE:
                 parsed[key] = result
                 continue
         elif value.__class__ is not list and _text(value) == "":
@@ -656,9 +653,9 @@ _PARSERS["shared_room_areas_m2"] = lambda value: [
 
 
 # Fast parsers for the usual cell: a plain string, already stripped and not empty. They give
-# the same value as _PARSERS or _UNSURE, and on _UNSURE the full parser decides (and words any
+# the same value as _PARSERS or UNSURE, and on UNSURE the full parser decides (and words any
 # error), so errors and odd inputs behave exactly as before.
-_UNSURE: Any = object()
+UNSURE: Any = object()
 _SIMPLE_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 _TOP_LEVEL_KEYS = frozenset(
     key
@@ -686,7 +683,7 @@ def _fast_plain(text: str) -> Any:
 
 def _fast_word(words: Mapping[str, str]) -> Callable[[str], Any]:
     def parse(text: str) -> Any:
-        return words.get(text) or words.get(text.lower()) or _UNSURE
+        return words.get(text) or words.get(text.lower()) or UNSURE
 
     return parse
 
@@ -699,7 +696,7 @@ def _fast_words(words: Mapping[str, str]) -> Callable[[str], Any]:
             if item:
                 word = words.get(item) or words.get(item.lower())
                 if word is None:
-                    return _UNSURE
+                    return UNSURE
                 found.append(word)
         return found
 
@@ -712,20 +709,20 @@ def _fast_boolean(text: str) -> Any:
         return True
     if word in _FALSE:
         return False
-    return _UNSURE
+    return UNSURE
 
 
 def _fast_integer(text: str) -> Any:
-    return int(text) if text.isascii() and text.isdigit() else _UNSURE
+    return int(text) if text.isascii() and text.isdigit() else UNSURE
 
 
 def _fast_decimal(text: str) -> Any:
-    return Decimal(text) if _SIMPLE_NUMBER.fullmatch(text) else _UNSURE
+    return Decimal(text) if _SIMPLE_NUMBER.fullmatch(text) else UNSURE
 
 
 def _fast_float(text: str) -> Any:
     # float() of a plain decimal numeral is the same double as float(Decimal(numeral)).
-    return float(text) if _SIMPLE_NUMBER.fullmatch(text) else _UNSURE
+    return float(text) if _SIMPLE_NUMBER.fullmatch(text) else UNSURE
 
 
 def _fast_decimals(text: str) -> Any:
@@ -734,7 +731,7 @@ def _fast_decimals(text: str) -> Any:
         item = item.strip()
         if item:
             if not _SIMPLE_NUMBER.fullmatch(item):
-                return _UNSURE
+                return UNSURE
             areas.append(Decimal(item))
     return areas
 
@@ -749,7 +746,7 @@ def _fast_accepted(text: str) -> Any:
     return _fast_words(_CATEGORY_WORDS)(text)
 
 
-_FAST_PARSERS: dict[str, Callable[[str], Any]] = {
+FAST_PARSERS: dict[str, Callable[[str], Any]] = {
     "registration_number": _fast_plain,
     "registration_class": _fast_word(_CLASS_WORDS),
     "exclusive_target_categories": _fast_words(_CATEGORY_WORDS),
@@ -795,288 +792,6 @@ _FAST_PARSERS: dict[str, Callable[[str], Any]] = {
     "support_connections": _fast_texts,
     "notes": _fast_plain,
 }
-
-
-# --- the plain path: ordinary rows without pydantic ------------------------------------------
-# Validating a row through DwellingInput costs a worker as much as the rest of the row's work.
-# Most records of a register are plainly valid, so for a CSV record whose every cell the fast
-# parsers read, plain_values checks the model's constraints itself and gives what
-# ``mapping.dwelling_values`` would give for the model. Whatever it is not sure of (a cell
-# left to the full parsers, a value at or beyond a limit, a missing or inconsistent field)
-# gives None and the row takes the pydantic path, so every error message stays pydantic's.
-# tests/registry/test_bulk_fast_path.py keeps the two paths equal, limit by limit.
-
-
-@dataclass(frozen=True)
-class RowPlan:
-    """What each cell of a CSV record is, worked out once per header rather than per row."""
-
-    keys: tuple[str, ...]
-    # (cell index, key, fast parser, memo), in cell order. A memo remembers the value of each
-    # cell text seen in a column whose cells repeat (words, flags, amounts): a dict lookup
-    # instead of a parser call, for most of a register's cells.
-    fields: tuple[tuple[int, str, Callable[[str], Any], dict[str, Any] | None], ...]
-    authority_index: int | None
-
-
-# Columns whose cells are mostly unique, or whose values are lists (a memo would share one
-# list between rows): parsed every time.
-_UNMEMOISED = frozenset(
-    {
-        "registration_number",
-        "address",
-        "latitude",
-        "longitude",
-        "notes",
-        "exclusive_target_categories",
-        "accepted_categories",
-        "required_risks",
-        "required_whole_tenancy_risks",
-        "shared_room_areas_m2",
-        "support_connections",
-    }
-)
-MEMO_MAX = 4_096
-_NOT_SEEN: Any = object()
-
-
-def row_plan(keys: Sequence[str]) -> RowPlan:
-    return RowPlan(
-        tuple(keys),
-        tuple(
-            (i, key, _FAST_PARSERS[key], None if key in _UNMEMOISED else {})
-            for i, key in enumerate(keys)
-            if key in _FAST_PARSERS
-        ),
-        keys.index("registering_authority") if "registering_authority" in keys else None,
-    )
-
-
-def plain_cells(plan: RowPlan, cells: Sequence[str]) -> dict[str, Any] | None:
-    """The cells of a record parsed as parse_row parses them, or None unless every one is
-    plain (and the record has no cells beyond the header)."""
-    count = len(cells)
-    if count > len(plan.keys):
-        return None
-    parsed: dict[str, Any] = {}
-    for index, key, parse, memo in plan.fields:
-        if index >= count:
-            break
-        cell = cells[index]
-        if not cell:
-            continue
-        if memo is not None:
-            value = memo.get(cell, _NOT_SEEN)
-            if value is _NOT_SEEN:
-                text = cell.strip()
-                value = parse(text) if text else None
-                if len(memo) < MEMO_MAX:
-                    memo[cell] = value
-            if value is None:
-                continue
-        else:
-            text = cell.strip()
-            if not text:
-                continue
-            value = parse(text)
-        if value is _UNSURE:
-            return None
-        parsed[key] = value
-    return parsed
-
-
-def record_authority(plan: RowPlan, cells: Sequence[str]) -> str | None:
-    index = plan.authority_index
-    if index is None or index >= len(cells):
-        return None
-    return cells[index].strip() or None
-
-
-@functools.lru_cache(maxsize=4096)
-def _plain_municipality_code(code: str) -> bool:
-    # ASCII digits only: the model's pattern takes any Unicode digit and then rejects it with
-    # its own message.
-    return (
-        len(code) == 6
-        and code.isascii()
-        and code.isdigit()
-        and jurisdiction_code_error(code) is None
-    )
-
-
-_PLAIN_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_AREA_MAX = Decimal(10_000)
-_DECIMAL_ZERO = Decimal(0)
-_SHARED_HOUSE = DwellingKind.SHARED_HOUSE.value
-_EXCLUSIVE = RegistrationClass.EXCLUSIVE.value
-
-
-def _plain_area(value: Any) -> bool:
-    # At most two decimals as written, so the model's max_digits and decimal_places (which it
-    # counts after normalising) hold; the model keeps the Decimal as given.
-    return (
-        value.__class__ is Decimal
-        and _DECIMAL_ZERO < value <= _AREA_MAX
-        and int(value.as_tuple().exponent) >= -2
-    )
-
-
-def _plain_date(text: str) -> date | None:
-    # Years before 1000 are left to the model, whose date parser differs from Python's there.
-    if not _PLAIN_DATE.fullmatch(text) or text[0] == "0":
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        return None
-
-
-def _in(value: Any, low: int, high: int) -> bool:
-    return value.__class__ is int and low <= value <= high
-
-
-def plain_values(parsed: Mapping[str, Any]) -> dict[str, Any] | None:
-    """What ``mapping.dwelling_values(DwellingInput.model_validate(_nest(parsed, …)))`` gives,
-    location as a (longitude, latitude) pair; None when the model might see it otherwise."""
-    get = parsed.get
-    try:
-        number = parsed["registration_number"]
-        registration_class = parsed["registration_class"]
-        kind = parsed["kind"]
-        address = parsed["address"]
-        code = parsed["municipality_code"]
-        latitude = parsed["latitude"]
-        longitude = parsed["longitude"]
-        area = parsed["floor_area_m2"]
-        is_existing = parsed["is_existing_building"]
-        rent = parsed["rent_yen"]
-        kitchen = parsed["kitchen"]
-        toilet = parsed["toilet"]
-        storage = parsed["storage"]
-        bath = parsed["bath"]
-    except KeyError:
-        return None
-    floor = get("floor", 1)
-    floors_total = get("floors_total", 1)
-    common_fee = get("common_fee_yen", 0)
-    deposit = get("deposit_yen", 0)
-    key_money = get("key_money_yen", 0)
-    notes = get("notes", "")
-    targets = get("exclusive_target_categories", [])
-    if not (
-        len(number) <= 64
-        and len(address) <= 300
-        and len(notes) <= 2000
-        and _plain_municipality_code(code)
-        and 20.0 <= latitude <= 46.0
-        and 122.0 <= longitude <= 154.0
-        and _plain_area(area)
-        and _in(floor, -5, 100)
-        and _in(floors_total, 1, 100)
-        and floor <= floors_total
-        and _in(rent, 0, 10_000_000)
-        and _in(common_fee, 0, 10_000_000)
-        and _in(deposit, 0, 10_000_000)
-        and _in(key_money, 0, 10_000_000)
-        and bool(targets) == (registration_class == _EXCLUSIVE)
-    ):
-        return None
-    started = get("construction_started_on")
-    if started is not None:
-        started = _plain_date(started)
-        if started is None:
-            return None
-    shared: dict[str, Any] | None = None
-    if kind == _SHARED_HOUSE or any(key in parsed for key in _SHARED_KEYS):
-        shared = _plain_shared_house(parsed)
-        if shared is None or kind != _SHARED_HOUSE:
-            return None
-    support_code = get("support_certifying_code")
-    connections: list[str] = []
-    if support_code is not None:
-        connections = get("support_connections", [])
-        if not _plain_municipality_code(support_code) or any(
-            len(item) > 200 for item in connections
-        ):
-            return None
-    accepted = get("accepted_categories")
-    whole = set(get("required_whole_tenancy_risks", ()))
-    required = {*get("required_risks", ()), *whole}
-    return {
-        "registration_number": number,
-        "registration_class": registration_class,
-        "exclusive_target_categories": sorted(set(targets)),
-        "support_certifying_code": support_code,
-        "support_provider_id": None,
-        "support_daily_safety_check": support_code is not None
-        and get("support_daily_safety_check", False),
-        "support_monthly_visit": support_code is not None and get("support_monthly_visit", False),
-        "support_connections": connections,
-        "kind": kind,
-        "shared_house": shared,
-        "shared_house_capacity": shared["capacity"] if shared else None,
-        "address": address,
-        "municipality_code": code,
-        "location": (longitude, latitude),
-        "floor_area_m2": area,
-        "floor": floor,
-        "floors_total": floors_total,
-        "has_elevator": get("has_elevator", False),
-        "step_free_entrance": get("step_free_entrance", False),
-        "wheelchair_accessible": get("wheelchair_accessible", False),
-        "kitchen": kitchen,
-        "toilet": toilet,
-        "storage": storage,
-        "bath": bath,
-        "construction_started_on": started,
-        "is_existing_building": is_existing,
-        "seismic_evidence": get("seismic_evidence", SeismicEvidence.NONE.value),
-        "rent_yen": rent,
-        "common_fee_yen": common_fee,
-        "deposit_yen": deposit,
-        "key_money_yen": key_money,
-        "accepts_all_categories": accepted is None,
-        "accepted_categories": sorted(set(accepted)) if accepted else [],
-        "required_risks": sorted(required),
-        "required_whole_tenancy_risks": sorted(whole),
-        "pets_allowed": get("pets_allowed", False),
-        "smoking_allowed": get("smoking_allowed", False),
-        "notes": notes,
-    }
-
-
-def _plain_shared_house(parsed: Mapping[str, Any]) -> dict[str, Any] | None:
-    """``SharedHouse.model_dump(mode="json")`` of the row's shared-house cells."""
-    get = parsed.get
-    capacity = get("shared_capacity")
-    rooms = get("shared_room_areas_m2", [])
-    toilets = get("shared_toilets")
-    washbasins = get("shared_washbasins")
-    baths = get("shared_baths")
-    flags = [get(key) for key in ("shared_living_room", "shared_dining_room", "shared_kitchen")] + [
-        get("shared_laundry")
-    ]
-    if not (
-        _in(capacity, 1, 100)
-        and 1 <= len(rooms) <= 100
-        and all(_plain_area(area) for area in rooms)
-        and _in(toilets, 0, 100)
-        and _in(washbasins, 0, 100)
-        and _in(baths, 0, 100)
-        and all(flag.__class__ is bool for flag in flags)
-    ):
-        return None
-    return {
-        "capacity": capacity,
-        "room_areas_m2": [str(area) for area in rooms],
-        "toilets": toilets,
-        "washbasins": washbasins,
-        "baths": baths,
-        "has_living_room": flags[0],
-        "has_dining_room": flags[1],
-        "has_kitchen": flags[2],
-        "has_laundry": flags[3],
-    }
 
 
 def _validation_messages(exc: ValidationError) -> tuple[str, ...]:

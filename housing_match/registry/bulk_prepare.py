@@ -8,20 +8,18 @@ ready-to-send COPY lines, so the process talking to the database does next to no
 
 from __future__ import annotations
 
-import json
 import os
-import struct
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 from housing_match.jurisdiction import jurisdiction_contains
 from housing_match.models import OrganisationKind
-from housing_match.registry import bulk_format, standards
+from housing_match.registry import bulk_format, bulk_plain, standards
 from housing_match.registry.bulk_format import SourceRow
+from housing_match.registry.copy_text import FLAG, NULL, escaped, ewkb_point, free_texts, json_text
 from housing_match.registry.mapping import dwelling_facts
 from housing_match.registry.schemas import DwellingInput
 from housing_match.registry.standards import DwellingKind, FacilityProvision, SeismicEvidence
@@ -120,25 +118,22 @@ def prepare_text(
 ) -> PreparedChunk:
     """Prepare a chunk of whole CSV records; the worker parses the CSV, not the caller.
 
-    A record goes straight from its cells to its COPY line when every cell is plain
-    (``bulk_format.plain_values``), and through ``parse_row`` and the model otherwise."""
+    A record goes straight from its cells to its COPY line when it is plain
+    (``bulk_plain``), and through ``parse_row`` and the model otherwise."""
     first_number, text = chunk
-    records = text.count("\n") + (0 if text.endswith("\n") else 1)
-    preparer = _Preparer(context, PreparedChunk(records))
-    plan = bulk_format.row_plan(keys)
-    plain_cells = bulk_format.plain_cells
-    plain_values = bulk_format.plain_values
+    lines = text.count("\n") + (0 if text.endswith("\n") else 1)
+    preparer = _Preparer(context, PreparedChunk(lines))
+    records = list(bulk_format.cell_records(text))
+    plain = bulk_plain.plain_records(keys, records)
     # The text was decoded strictly from UTF-8 or Shift_JIS, so it holds no lone surrogate
     # (which the model would reject and the plain path would not notice).
-    for number, cells in enumerate(bulk_format.cell_records(text), start=first_number):
-        parsed = plain_cells(plan, cells)
-        values = plain_values(parsed) if parsed is not None else None
-        if values is not None:
-            preparer.plain(number, bulk_format.record_authority(plan, cells), values)
-            continue
-        row = bulk_format.source_row(keys, number, cells)
+    for number, (cells, row) in enumerate(zip(records, plain, strict=True), start=first_number):
         if row is not None:
-            preparer.parsed(bulk_format.parse_row(row))
+            preparer.plain(number, row)
+            continue
+        source = bulk_format.source_row(keys, number, cells)
+        if source is not None:
+            preparer.parsed(bulk_format.parse_row(source))
     return preparer.out
 
 
@@ -163,11 +158,13 @@ class _Preparer:
         self.ids = fresh_ids(out.records)
         self.parameters: dict[str, standards.StandardsParameters] = {}
         self.authorities: dict[tuple[str | None, str], tuple[int | None, str]] = {}
+        # What follows the id on every line of an authority's rows.
+        self.prefixes: dict[int, str] = {}
         self.constant = "\t".join(
             [
                 str(context.importer_id),
                 context.status,
-                context.registered_on.isoformat() if context.registered_on else _NULL,
+                context.registered_on.isoformat() if context.registered_on else NULL,
                 context.checked_at.isoformat(),
             ]
         )
@@ -196,25 +193,20 @@ class _Preparer:
             violations,
         )
 
-    def plain(self, number: int, authority_slug: str | None, values: dict[str, Any]) -> None:
-        """A row the plain path has validated: ``values`` as ``mapping.dwelling_values``."""
+    def plain(self, number: int, row: bulk_plain.PlainRow) -> None:
+        """A record the plain path has validated."""
         out = self.out
         out.numbers.append(number)
-        registration_number: str = values["registration_number"]
-        authority = self._authority(authority_slug, values["municipality_code"])
+        authority = self._authority(row.authority_slug, row.municipality_code)
         if authority is None:
-            out.registration_numbers.append(registration_number)
+            out.registration_numbers.append(row.registration_number)
             return
-        result = standards.check_dwelling(
-            plain_facts(values), self._parameters(values["municipality_code"])
-        )
+        result = standards.check_dwelling(row.facts, self._parameters(row.municipality_code))
         violations = _violations(result)
-        self._accepted(
-            registration_number,
-            authority,
-            _value_cells(values, result.compliant, violations),
-            violations,
-        )
+        cells = row.cells
+        cells.append(FLAG[result.compliant])
+        cells.append(json_text(list(violations)) if violations else "[]")
+        self._accepted(row.registration_number, authority, cells, violations)
 
     def _authority(self, slug: str | None, code: str) -> int | None:
         """The authority's index, or None once the row is rejected for want of one."""
@@ -243,13 +235,15 @@ class _Preparer:
         violations: tuple[dict[str, Any], ...],
     ) -> None:
         out = self.out
-        cells = [next(self.ids), str(self.context.municipalities[authority].id), self.constant]
-        cells.extend(content)
+        prefix = self.prefixes.get(authority)
+        if prefix is None:
+            authority_id = self.context.municipalities[authority].id
+            prefix = self.prefixes[authority] = f"\t{authority_id}\t{self.constant}\t"
         out.registration_numbers.append(registration_number)
         out.authorities.append(authority)
         out.errors.append(())
         out.violations.append(violations)
-        out.lines.append(("\t".join(cells) + "\n").encode())
+        out.lines.append((next(self.ids) + prefix + "\t".join(content) + "\n").encode())
 
 
 def fresh_ids(count: int) -> Iterator[str]:
@@ -279,73 +273,11 @@ def _violations(result: standards.StandardsResult) -> tuple[dict[str, Any], ...]
     )
 
 
-def plain_facts(values: dict[str, Any]) -> standards.DwellingFacts:
-    """``mapping.dwelling_facts`` of the model the plain values stand for."""
-    shared = values["shared_house"]
-    return standards.DwellingFacts(
-        kind=_KINDS[values["kind"]],
-        floor_area_m2=values["floor_area_m2"],
-        is_existing_building=values["is_existing_building"],
-        construction_started_on=values["construction_started_on"],
-        seismic_evidence=_EVIDENCE[values["seismic_evidence"]],
-        kitchen=_PROVISIONS[values["kitchen"]],
-        toilet=_PROVISIONS[values["toilet"]],
-        storage=_PROVISIONS[values["storage"]],
-        bath=_PROVISIONS[values["bath"]],
-        shared_house=(
-            standards.SharedHouseFacts(
-                capacity=shared["capacity"],
-                room_areas_m2=tuple(Decimal(area) for area in shared["room_areas_m2"]),
-                toilets=shared["toilets"],
-                washbasins=shared["washbasins"],
-                baths=shared["baths"],
-                has_living_room=shared["has_living_room"],
-                has_dining_room=shared["has_dining_room"],
-                has_kitchen=shared["has_kitchen"],
-                has_laundry=shared["has_laundry"],
-            )
-            if shared
-            else None
-        ),
-    )
-
-
 def _rejected(out: PreparedChunk, errors: tuple[str, ...]) -> None:
     out.authorities.append(-1)
     out.errors.append(errors)
     out.violations.append(())
     out.lines.append(None)
-
-
-# --- COPY text ------------------------------------------------------------------------------
-# COPY's text format: tab between columns, \N for NULL, and backslash, tab, newline and carriage
-# return escaped in a value. Array literals and JSON get their own quoting first.
-
-_NULL = "\\N"
-_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-_EWKB_POINT = struct.Struct("<BIIdd")
-_EWKB_POINT_WITH_SRID = 0x20000001
-
-
-def _ewkb_point(longitude: float, latitude: float) -> str:
-    # Hex EWKB rather than WKT: PostGIS reads it without a parser, and the point is the same.
-    return _EWKB_POINT.pack(1, _EWKB_POINT_WITH_SRID, 4326, longitude, latitude).hex()
-
-
-def _text(value: str) -> str:
-    return value.translate(_ESCAPES)
-
-
-_FLAG = {True: "t", False: "f"}
-
-
-def _free_texts(values: Iterable[str]) -> str:
-    quoted = ('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values)
-    return _text("{" + ",".join(quoted) + "}")
-
-
-def _json(value: Any) -> str:
-    return _text(json.dumps(value))
 
 
 def _content_cells(
@@ -361,24 +293,24 @@ def _content_cells(
     accepted = data.accepted_categories
     risks = data.required_risks
     started = data.construction_started_on
-    flag = _FLAG
+    flag = FLAG
     return [
-        _text(data.registration_number),
+        escaped(data.registration_number),
         data.registration_class,
         "{" + ",".join(data.exclusive_target_categories) + "}",
-        _text(support.certifying_municipality_code) if support else _NULL,
+        escaped(support.certifying_municipality_code) if support else NULL,
         str(support.provider_organisation_id)
         if support and support.provider_organisation_id
-        else _NULL,
+        else NULL,
         flag[bool(support and support.daily_safety_check)],
         flag[bool(support and support.monthly_visit)],
-        _free_texts(support.connections) if support else "{}",
+        free_texts(support.connections) if support else "{}",
         data.kind,
-        _json(shared.model_dump(mode="json")) if shared else _NULL,
-        str(shared.capacity) if shared else _NULL,
-        _text(data.address),
-        _text(data.municipality_code),
-        _ewkb_point(location.longitude, location.latitude),
+        json_text(shared.model_dump(mode="json")) if shared else NULL,
+        str(shared.capacity) if shared else NULL,
+        escaped(data.address),
+        escaped(data.municipality_code),
+        ewkb_point(location.longitude, location.latitude),
         str(data.floor_area_m2),
         str(data.floor),
         str(data.floors_total),
@@ -389,7 +321,7 @@ def _content_cells(
         facilities.toilet,
         facilities.storage,
         facilities.bath,
-        started.isoformat() if started else _NULL,
+        started.isoformat() if started else NULL,
         flag[data.is_existing_building],
         data.seismic_evidence,
         str(data.rent_yen),
@@ -404,63 +336,9 @@ def _content_cells(
         else "{}",
         flag[data.pets_allowed],
         flag[data.smoking_allowed],
-        _text(data.notes),
+        escaped(data.notes),
         flag[compliant],
-        _json(list(violations)) if violations else "[]",
-    ]
-
-
-def _value_cells(
-    values: dict[str, Any], compliant: bool, violations: tuple[dict[str, Any], ...]
-) -> list[str]:
-    """The same cells as ``_content_cells``, from the plain path's values."""
-    support_code = values["support_certifying_code"]
-    shared = values["shared_house"]
-    longitude, latitude = values["location"]
-    started = values["construction_started_on"]
-    accepted = values["accepted_categories"]
-    flag = _FLAG
-    return [
-        _text(values["registration_number"]),
-        values["registration_class"],
-        "{" + ",".join(values["exclusive_target_categories"]) + "}",
-        _text(support_code) if support_code is not None else _NULL,
-        _NULL,  # the file has no support provider column
-        flag[values["support_daily_safety_check"]],
-        flag[values["support_monthly_visit"]],
-        _free_texts(values["support_connections"]) if support_code is not None else "{}",
-        values["kind"],
-        _json(shared) if shared else _NULL,
-        str(shared["capacity"]) if shared else _NULL,
-        _text(values["address"]),
-        _text(values["municipality_code"]),
-        _ewkb_point(longitude, latitude),
-        str(values["floor_area_m2"]),
-        str(values["floor"]),
-        str(values["floors_total"]),
-        flag[values["has_elevator"]],
-        flag[values["step_free_entrance"]],
-        flag[values["wheelchair_accessible"]],
-        values["kitchen"],
-        values["toilet"],
-        values["storage"],
-        values["bath"],
-        started.isoformat() if started else _NULL,
-        flag[values["is_existing_building"]],
-        values["seismic_evidence"],
-        str(values["rent_yen"]),
-        str(values["common_fee_yen"]),
-        str(values["deposit_yen"]),
-        str(values["key_money_yen"]),
-        flag[values["accepts_all_categories"]],
-        "{" + ",".join(accepted) + "}",
-        "{" + ",".join(values["required_risks"]) + "}",
-        "{" + ",".join(values["required_whole_tenancy_risks"]) + "}",
-        flag[values["pets_allowed"]],
-        flag[values["smoking_allowed"]],
-        _text(values["notes"]),
-        flag[compliant],
-        _json(list(violations)) if violations else "[]",
+        json_text(list(violations)) if violations else "[]",
     ]
 
 

@@ -22,6 +22,7 @@ import atexit
 import multiprocessing
 import multiprocessing.pool
 import os
+import sys
 import threading
 import uuid
 from collections import Counter
@@ -216,10 +217,8 @@ def _mapped(
 
 
 # Not plain fork: the parent may be a threaded server holding locks. A fork server is started
-# once per process with the preparing code imported, and forks the workers from it; spawning
-# imports all that afresh in every worker (about a second each).
+# once per process and forks the workers from it, with what they need already imported.
 _POOL_CONTEXT = multiprocessing.get_context("forkserver")
-_POOL_CONTEXT.set_forkserver_preload(["__main__", "housing_match.registry.bulk_prepare"])
 # One pool per process, kept between imports: starting workers and warming them costs more
 # than preparing a municipality's file of a few thousand rows. Pool.imap may be called from
 # several threads at once; each call gets its own results.
@@ -234,10 +233,21 @@ def _yield_to_others() -> None:
     os.nice(WORKER_NICENESS)
 
 
+def _preloaded_modules() -> list[str]:
+    """What the fork server imports before it forks a worker: every module of the service this
+    process has loaded. A worker runs the parent's main module again (multiprocessing does, so
+    that pickled functions resolve); the preparing code alone left that to import the CLI or
+    the web stack in each worker, 1.4 s of CPU apiece at the first import of a process.
+    (Python 3.11 ignores "__main__" in this list.)"""
+    return sorted(name for name in sys.modules if name.partition(".")[0] == "housing_match")
+
+
 def _worker_pool(workers: int) -> multiprocessing.pool.Pool:
     with _pools_lock:
         pool = _pools.get(workers)
         if pool is None:
+            if not _pools:
+                _POOL_CONTEXT.set_forkserver_preload(_preloaded_modules())
             pool = _pools[workers] = _POOL_CONTEXT.Pool(workers, initializer=_yield_to_others)
             atexit.register(pool.terminate)
         return pool
