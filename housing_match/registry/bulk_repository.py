@@ -110,7 +110,7 @@ class BulkDwellingRepository:
     def _generic_plans(self) -> Iterator[None]:
         """Lets the database reuse its plans for the duration: a foreign-key check is a cached
         query run once per inserted row, and the service's ``force_custom_plan`` (``db``)
-        would plan it afresh every time, which cost 40 % of a COPY's time. Local to the
+        would plan it afresh every time, which made a COPY about 40 % slower. Local to the
         transaction; a failure rolls the setting back with everything else."""
         previous = self.session.execute(
             text(

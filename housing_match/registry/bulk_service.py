@@ -71,7 +71,7 @@ POOL_THRESHOLD_ROWS = 5_000
 # chunks into an open COPY, so the database never waits for a lookup between chunks.
 STREAM_THRESHOLD_ROWS = 5_000
 # The database checks a COPY's foreign keys only when the COPY ends, row by row (about a
-# quarter of its work); ending one every so many rows has it check them while the workers
+# third of its work); ending one every so many rows has it check them while the workers
 # prepare the next rows, instead of all at once after the last.
 COPY_BATCH_ROWS = 10_000
 CHUNK_ROWS = 2_000
@@ -335,6 +335,8 @@ class _ImportWriter:
         self._copy = None
 
     def _stream(self, lines: list[bytes]) -> None:
+        if not lines:
+            return
         if self._copy is None:
             self._exits = ExitStack()
             self._copy = self._exits.enter_context(self.repository.copying_new())
