@@ -22,7 +22,6 @@ from housing_match.registry.bulk_format import SourceRow
 from housing_match.registry.copy_text import FLAG, NULL, escaped, ewkb_point, free_texts, json_text
 from housing_match.registry.mapping import dwelling_facts
 from housing_match.registry.schemas import DwellingInput
-from housing_match.registry.standards import DwellingKind, FacilityProvision, SeismicEvidence
 
 # Columns of the row a worker prepares, in order; the writer adds who and when.
 CONTENT_COLUMNS: tuple[str, ...] = (
@@ -142,11 +141,6 @@ def prepare_rows(context: PrepareContext, rows: Sequence[SourceRow]) -> Prepared
     for row in rows:
         preparer.parsed(bulk_format.parse_row(row))
     return preparer.out
-
-
-_KINDS = {kind.value: kind for kind in DwellingKind}
-_PROVISIONS = {provision.value: provision for provision in FacilityProvision}
-_EVIDENCE = {evidence.value: evidence for evidence in SeismicEvidence}
 
 
 class _Preparer:
