@@ -65,8 +65,9 @@ class Dwelling(UUIDPrimaryKey, Timestamps, Base):
     authority_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("organisations.id", ondelete="RESTRICT")
     )
+    # Not indexed: no query filters by applicant (migration 0007).
     applicant_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("organisations.id", ondelete="RESTRICT"), index=True
+        ForeignKey("organisations.id", ondelete="RESTRICT")
     )
     registration_number: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default="applied")
