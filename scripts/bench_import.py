@@ -157,11 +157,7 @@ def _proc_cpu(pid: int | None, *, children: bool) -> float | None:
 def _cpu_parties(backend: int) -> dict[str, float | None]:
     # The import's worker processes live on between imports (bulk_service keeps one pool per
     # process): their CPU time is read from each of them.
-    workers = [
-        _proc_cpu(process.pid, children=False)
-        for pool in bulk_service._pools.values()
-        for process in pool._pool  # type: ignore[attr-defined]
-    ]
+    workers = [_proc_cpu(pid, children=False) for pid in bulk_service.worker_pids()]
     return {
         "main": time.process_time(),
         "workers": sum(cpu for cpu in workers if cpu is not None),

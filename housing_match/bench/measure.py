@@ -47,17 +47,11 @@ def summary_ms(seconds: Sequence[float]) -> dict[str, float]:
     }
 
 
-def time_matches(
-    make_session: sessionmaker[Session], principal: Principal, person_ids: Sequence[uuid.UUID]
-) -> list[float]:
-    """Server time of one match: ``match_person`` in its own session (= one request's
-    transaction), timed around the service call; the commit of its logs is not timed."""
-    return [_time_match(make_session, principal, person_id) for person_id in person_ids]
-
-
 def _time_match(
     make_session: sessionmaker[Session], principal: Principal, person_id: uuid.UUID
 ) -> float:
+    """Server time of one match: ``match_person`` in its own session (= one request's
+    transaction), timed around the service call; the commit of its logs is not timed."""
     with make_session() as session:
         started = time.perf_counter()
         service.match_person(

@@ -276,6 +276,13 @@ def _worker_pool(workers: int) -> multiprocessing.pool.Pool:
         return pool
 
 
+def worker_pids() -> list[int]:
+    """The process ids of this process's import workers (for measuring their CPU time)."""
+    with _pools_lock:
+        pools = list(_pools.values())
+    return [process.pid for pool in pools for process in pool._pool]  # type: ignore[attr-defined]
+
+
 def _chunked(rows: Iterator[SourceRow], size: int) -> Iterator[list[SourceRow]]:
     chunk: list[SourceRow] = []
     for row in rows:
