@@ -14,6 +14,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Protocol
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -286,7 +287,7 @@ def person_context(person: Person) -> explain.PersonContext:
     return explain.PersonContext(
         person=person,
         # In the criteria's order (criteria_for), which the distances of each row follow.
-        anchors=sorted(places_read(person).anchors, key=lambda anchor: not anchor.required),
+        anchors=sorted(places_read(person).anchors, key=_required_first),
         rent_ceiling_yen=rent_ceiling_of(person).yen,
         coverage_date=coverage_date,
         active_plan=[
@@ -295,6 +296,16 @@ def person_context(person: Person) -> explain.PersonContext:
             if entry.until is None or entry.until >= coverage_date
         ],
     )
+
+
+class _MaybeRequired(Protocol):
+    @property
+    def required(self) -> bool: ...
+
+
+def _required_first(anchor: _MaybeRequired) -> bool:
+    """The order of a person's anchors, in the criteria and in the explanations alike."""
+    return not anchor.required
 
 
 def criteria_for(
@@ -329,7 +340,7 @@ def criteria_for(
     # Required anchors first and point zones first: the SQL's text depends on the order of
     # each, so persons with the same mix of them share one rendering (match_shape), and the
     # order changes nothing else. The sorts are stable, as is person_context's.
-    anchors.sort(key=lambda anchor: not anchor.required)
+    anchors.sort(key=_required_first)
     zones.sort(key=lambda zone: zone.radius_m is None)
     return MatchCriteria(
         home_municipality_code=person.home_municipality_code,
