@@ -492,7 +492,10 @@ def allocate(session: Session, principal: Principal, data: AllocationRequest) ->
     chosen: dict[int, tuple[RankedRow, Candidate]] = {}
     for index, vacancy in assignment.items():
         position = next(i for i, (listed, _) in enumerate(ranked[index]) if listed == vacancy)
-        row = replace(outcomes[index].row(position), home=homes[vacancy])
+        home = homes.get(vacancy)
+        if home is None:
+            raise Conflict("A chosen vacancy was removed during the allocation. Allocate again.")
+        row = replace(outcomes[index].row(position), home=home)
         candidate = _explained(contexts[index], [row], weights, first_rank=position + 1)[0]
         chosen[index] = (row, candidate)
     assignments: list[Assignment] = []
