@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import psycopg
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.types import String, Uuid
@@ -92,6 +92,17 @@ class BulkDwellingRepository:
             row.registration_number: ExistingDwelling(row.id, row.applicant_id, row.status)
             for row in rows
         }
+
+    def register_holds_at_most(self, authority_id: uuid.UUID, dwellings: int) -> bool:
+        """Whether an authority has at most this many dwellings; counts no further."""
+        some = (
+            select(Dwelling.id)
+            .where(Dwelling.authority_id == authority_id)
+            .limit(dwellings + 1)
+            .subquery()
+        )
+        held = self.session.execute(select(func.count()).select_from(some)).scalar_one()
+        return held <= dwellings
 
     def _driver(self) -> psycopg.Connection[Any]:
         # COPY needs psycopg itself; it runs on the session's connection and transaction.

@@ -67,14 +67,27 @@ Progress = Callable[[int], None]
 REPORTED_ROWS_MAX = 10_000
 # Below this, starting worker processes costs more than it saves.
 POOL_THRESHOLD_ROWS = 5_000
+# Once they run (a server, or a CLI importing several files), they pay from this size: the
+# rows are prepared while the database inserts those before them, instead of in turn.
+POOL_RUNNING_THRESHOLD_ROWS = 1_000
 # From this size a municipality's import reads its existing register once and streams its
 # chunks into an open COPY, so the database never waits for a lookup between chunks.
 STREAM_THRESHOLD_ROWS = 5_000
+# A smaller file streams too when the register holds at most this many dwellings per row of
+# the file: reading such a register whole costs less than a lookup per chunk (about 5 ms
+# each, with no COPY running meanwhile).
+REGISTER_READ_ROWS_PER_ROW = 4
 # The database checks a COPY's foreign keys only when the COPY ends, row by row (about a
 # third of its work); ending one every so many rows has it check them while the workers
 # prepare the next rows, instead of all at once after the last.
 COPY_BATCH_ROWS = 10_000
 CHUNK_ROWS = 2_000
+# A smaller file is cut into at least this many chunks per worker (of no fewer rows than
+# MIN_CHUNK_ROWS): the database waits for the first chunk to be prepared, and the workers for
+# the database to insert the last, so chunks of 2,000 rows would leave a file of a few
+# thousand mostly unpipelined.
+CHUNKS_PER_WORKER = 4
+MIN_CHUNK_ROWS = 250
 WORKER_NICENESS = 10
 
 
@@ -151,15 +164,21 @@ def import_dwellings(
     if importer.kind not in {OrganisationKind.MUNICIPALITY, OrganisationKind.SUPPORT_CORPORATION}:
         raise NotPermitted("Imports are for municipalities and support corporations.")
     if workers is None:
-        workers = (os.cpu_count() or 1) if total_rows >= POOL_THRESHOLD_ROWS else 1
-    stream = importer.kind is OrganisationKind.MUNICIPALITY and total_rows >= STREAM_THRESHOLD_ROWS
+        workers = _workers_for(total_rows)
+    stream = _streams(session, importer, total_rows)
     context = _context(session, importer)
     writer = _ImportWriter(
         session, importer, tuple(m.id for m in context.municipalities), stream=stream
     )
     savepoint = session.begin_nested() if dry_run else None
     try:
-        with _collector_paused(), writer, _prepared_chunks(context, rows, workers) as chunks:
+        with (
+            _collector_paused(),
+            writer,
+            _prepared_chunks(
+                context, rows, workers, chunk_rows=chunk_rows(total_rows, workers)
+            ) as chunks,
+        ):
             for chunk in chunks:
                 writer.write(chunk)
                 if progress is not None:
@@ -210,17 +229,48 @@ def _context(session: Session, importer: Importer) -> PrepareContext:
     )
 
 
+def _streams(session: Session, importer: Importer, total_rows: int) -> bool:
+    """Whether the import reads the importer's register once and streams into one COPY
+    (``_ImportWriter``); only a municipality's rows all go to its own register."""
+    if importer.kind is not OrganisationKind.MUNICIPALITY:
+        return False
+    if total_rows >= STREAM_THRESHOLD_ROWS:
+        return True
+    most = REGISTER_READ_ROWS_PER_ROW * total_rows
+    return most > 0 and BulkDwellingRepository(session).register_holds_at_most(
+        importer.organisation_id, most
+    )
+
+
+def _workers_for(total_rows: int) -> int:
+    cores = os.cpu_count() or 1
+    running = _pool_running(cores)
+    return (
+        cores
+        if total_rows >= (POOL_RUNNING_THRESHOLD_ROWS if running else POOL_THRESHOLD_ROWS)
+        else 1
+    )
+
+
+def chunk_rows(total_rows: int, workers: int) -> int:
+    """Rows per prepared chunk: ``CHUNK_ROWS``, or fewer for a file too small to keep every
+    worker and the database busy with chunks of that size."""
+    if workers <= 1:
+        return CHUNK_ROWS
+    return min(CHUNK_ROWS, max(MIN_CHUNK_ROWS, total_rows // (workers * CHUNKS_PER_WORKER)))
+
+
 @contextmanager
 def _prepared_chunks(
-    context: PrepareContext, rows: Iterator[SourceRow], workers: int
+    context: PrepareContext, rows: Iterator[SourceRow], workers: int, *, chunk_rows: int
 ) -> Iterator[Iterator[PreparedChunk]]:
-    texts = rows.text_chunks(CHUNK_ROWS) if isinstance(rows, CsvRows) else None
+    texts = rows.text_chunks(chunk_rows) if isinstance(rows, CsvRows) else None
     if isinstance(rows, CsvRows) and texts is not None:
         # Workers get raw CSV text and parse it themselves: parsing in this process would
         # cost as much as the rest of its work together.
         yield from _mapped(partial(prepare_text, context, rows.keys), texts, workers)
     else:
-        chunks = _chunked(rows, CHUNK_ROWS)
+        chunks = _chunked(rows, chunk_rows)
         yield from _mapped(partial(prepare_rows, context), chunks, workers)
 
 
@@ -274,6 +324,11 @@ def _worker_pool(workers: int) -> multiprocessing.pool.Pool:
             pool = _pools[workers] = _POOL_CONTEXT.Pool(workers, initializer=_start_worker)
             atexit.register(pool.terminate)
         return pool
+
+
+def _pool_running(workers: int) -> bool:
+    with _pools_lock:
+        return workers in _pools
 
 
 def worker_pids() -> list[int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import uuid
 from pathlib import Path
 from typing import Any
@@ -323,8 +324,10 @@ def test_a_crash_mid_import_leaves_nothing_written(
     session: Session,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # Small chunks, so the first ones are already copied into the table when the crash comes.
+    # Small chunks, each copied on its own (no register read up front, so no open COPY), so
+    # the first ones are already in the table when the crash comes.
     monkeypatch.setattr(bulk_service, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(bulk_service, "REGISTER_READ_ROWS_PER_ROW", 0)
     real_write = bulk_service._ImportWriter.write
     chunks = 0
 
@@ -374,6 +377,47 @@ def test_worker_processes_prepare_large_files_with_the_same_result(
     )
     assert (again.unchanged, again.rejected) == (10, 1)
     assert bulk_service._pools[2] is pool
+
+
+def test_small_files_use_running_workers_in_chunks_that_keep_them_busy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    cores = os.cpu_count() or 1
+    monkeypatch.setattr(bulk_service, "_pool_running", lambda workers: False)
+    assert bulk_service._workers_for(bulk_service.POOL_THRESHOLD_ROWS - 1) == 1
+    assert bulk_service._workers_for(bulk_service.POOL_THRESHOLD_ROWS) == cores
+    # Workers already running cost nothing to start: a file of a few thousand rows uses them.
+    monkeypatch.setattr(bulk_service, "_pool_running", lambda workers: True)
+    assert bulk_service._workers_for(bulk_service.POOL_RUNNING_THRESHOLD_ROWS - 1) == 1
+    assert bulk_service._workers_for(bulk_service.POOL_RUNNING_THRESHOLD_ROWS) == cores
+
+    assert bulk_service.chunk_rows(100_000, 2) == bulk_service.CHUNK_ROWS
+    assert bulk_service.chunk_rows(3_000, 2) == 375  # four chunks per worker
+    assert bulk_service.chunk_rows(1_000, 2) == bulk_service.MIN_CHUNK_ROWS
+    assert bulk_service.chunk_rows(3_000, 1) == bulk_service.CHUNK_ROWS  # nothing to overlap
+
+
+def test_a_small_file_streams_unless_the_register_is_much_larger(
+    municipality: OrgFixture,
+    corporation: OrgFixture,
+    session: Session,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(bulk_service, "STREAM_THRESHOLD_ROWS", 10**9)
+    report = _import(session, municipality.id, csv_bytes([flat(f"R-{i}") for i in range(9)]))
+    assert report.accepted == 9
+    organisation = session.get(Organisation, municipality.id)
+    assert organisation is not None
+    importer = bulk_service.Importer.from_organisation(organisation)
+    # Four dwellings of the register per row of the file are read whole; more are looked up.
+    assert not bulk_service._streams(session, importer, 2)
+    assert bulk_service._streams(session, importer, 3)
+    corporation_org = session.get(Organisation, corporation.id)
+    assert corporation_org is not None
+    # A corporation's rows may go to any authority: never one register.
+    assert not bulk_service._streams(
+        session, bulk_service.Importer.from_organisation(corporation_org), 10**6
+    )
 
 
 def test_fresh_ids_are_distinct_version_4_uuids() -> None:
@@ -492,6 +536,7 @@ def test_stored_rows_are_what_the_single_dwelling_mapping_stores(
     # Rows go to the database as COPY text rendered by the workers; whatever the characters,
     # what lands must be exactly what mapping.dwelling_values says, on either write path.
     monkeypatch.setattr(bulk_service, "STREAM_THRESHOLD_ROWS", 0 if stream else 10**9)
+    monkeypatch.setattr(bulk_service, "REGISTER_READ_ROWS_PER_ROW", 4 if stream else 0)
     monkeypatch.setattr(bulk_service, "CHUNK_ROWS", 2)
     rows = [
         flat("T-1", address="大阪市北区\t梅田 \\1-1", notes='角部屋, "南向き"\n2行目\\N'),
