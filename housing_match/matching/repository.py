@@ -95,21 +95,23 @@ RISK_ARRAY = ARRAY(String(32))
 Listing = MatchListing
 
 
+# One round trip: a person has a handful of places and plan entries, so the joined rows are
+# few, where selectin loading would cost a query per collection. Built once: SQLAlchemy keeps
+# a statement's cache key with it, and working out the key of a fresh one with its loader
+# options cost a third of reading the person (0.6 of 1.8 ms, every match).
+_PERSON_WITH_DETAILS = (
+    select(Person)
+    .where(Person.id == bindparam("person_id", type_=Uuid()))
+    .options(joinedload(Person.places), joinedload(Person.support_plan))
+)
+
+
 class PersonRepository(RepositoryBase[Person]):
     model = Person
 
     def get_with_details(self, person_id: uuid.UUID) -> Person | None:
-        # One round trip: a person has a handful of places and plan entries, so the joined
-        # rows are few, where selectin loading would cost a query per collection.
-        return (
-            self.session.scalars(
-                select(Person)
-                .where(Person.id == person_id)
-                .options(joinedload(Person.places), joinedload(Person.support_plan))
-            )
-            .unique()
-            .first()
-        )
+        found = self.session.scalars(_PERSON_WITH_DETAILS, {"person_id": person_id})
+        return found.unique().first()
 
     def get_many_with_details(self, person_ids: Sequence[uuid.UUID]) -> Sequence[Person]:
         return self.session.scalars(

@@ -387,6 +387,9 @@ def _explained(
     return candidates
 
 
+_CONSTRAINT_ORDER = {name: position for position, name in enumerate(HardConstraint)}
+
+
 def match_person(
     session: Session,
     principal: Principal,
@@ -423,7 +426,7 @@ def match_person(
         )
         for name, count in counts.excluded.items()
     ]
-    excluded.sort(key=lambda item: (-item.excluded, list(HardConstraint).index(item.constraint)))
+    excluded.sort(key=lambda item: (-item.excluded, _CONSTRAINT_ORDER[item.constraint]))
     return MatchResult(
         person_id=person.id,
         rent_ceiling=rent_ceiling_of(person),
