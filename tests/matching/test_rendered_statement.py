@@ -7,6 +7,7 @@ import dataclasses
 from datetime import date
 from decimal import Decimal
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from housing_match.matching.repository import (
@@ -91,6 +92,18 @@ def test_persons_of_one_shape_share_one_text_and_differ_only_in_parameters(
             assert {name: params[name] for name in fresh.params} == fresh.params
             texts.add(rendered.sql)
     assert len(texts) == 1
+
+
+def test_persons_of_one_shape_share_one_prepared_statement(session: Session) -> None:
+    # psycopg keys prepared statements by the types it sends: typed as psycopg types them (a
+    # small int as int2, a None as no type), these persons would be three statements, each parsed on its own.
+    repository = MatchRepository(session)
+    prepared = text("SELECT count(*) FROM pg_prepared_statements")
+    before = session.scalar(prepared)
+    smaller_ceiling = dataclasses.replace(BASE, rent_ceiling_yen=30_000, max_floor=40_000)
+    for criteria in [*VARIANTS, smaller_ceiling]:
+        repository.match(criteria, limit=20)
+    assert session.scalar(prepared) == (before or 0) + 1
 
 
 def test_a_relaxed_radius_is_a_parameter_of_its_own_shape(session: Session) -> None:
