@@ -9,6 +9,7 @@ ready-to-send COPY lines, so the process talking to the database does next to no
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -241,14 +242,23 @@ class _Preparer:
 
 
 def fresh_ids(count: int) -> Iterator[str]:
-    """``count`` random (version 4) UUIDs as text, from one read of the system's random source:
-    ``uuid.uuid4()`` reads it once per id, a system call that cost an eighth of a row's work."""
-    randomness = os.urandom(16 * count).hex()
-    for start in range(0, 32 * count, 32):
-        h = randomness[start : start + 32]
-        # Version nibble 4; variant bits 10 (the high bits of the 17th hex digit).
-        variant = _VARIANT[h[16]]
-        yield f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:32]}"
+    """``count`` time-ordered (version 7, RFC 9562) UUIDs as text.
+
+    The first 48 bits are the Unix time in milliseconds, so new dwellings land at the right-hand
+    edge of the primary key's index rather than on random leaves all over it, which matters once
+    the indexes no longer fit the database's buffers: inserting 100,000 rows into 900,000 took
+    a median 4.4 s with ordered ids and 4.9 s with random (version 4) ones, and imports of
+    100,000 rows alternating the two, into a table growing to 1.2 million, 3.74 and 3.89 s of
+    backend CPU (lower in four pairs of five, most in the largest).
+    The other 74 bits are random, from one read of the system's random source (``uuid.uuid4()``
+    reads it once per id, a system call that cost an eighth of a row's work)."""
+    millis = f"{time.time_ns() // 1_000_000:012x}"
+    stamp = f"{millis[:8]}-{millis[8:12]}-7"
+    randomness = os.urandom(10 * count).hex()
+    for start in range(0, 20 * count, 20):
+        h = randomness[start : start + 20]
+        # Variant bits 10: the high bits of the 17th hex digit.
+        yield f"{stamp}{h[:3]}-{_VARIANT[h[3]]}{h[4:7]}-{h[7:19]}"
 
 
 _VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}

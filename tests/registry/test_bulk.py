@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -420,12 +421,20 @@ def test_a_small_file_streams_unless_the_register_is_much_larger(
     )
 
 
-def test_fresh_ids_are_distinct_version_4_uuids() -> None:
+def test_fresh_ids_are_distinct_time_ordered_version_7_uuids() -> None:
+    before = time.time_ns() // 1_000_000
     ids = list(fresh_ids(5_000))
+    time.sleep(0.002)
+    later = next(fresh_ids(1))
+    after = time.time_ns() // 1_000_000
     parsed = [uuid.UUID(text) for text in ids]
     assert len(set(ids)) == 5_000
-    assert all(value.version == 4 and value.variant == uuid.RFC_4122 for value in parsed)
+    assert all(value.version == 7 and value.variant == uuid.RFC_4122 for value in parsed)
     assert [str(value) for value in parsed] == ids
+    # The first 48 bits are the time of the call in Unix milliseconds: ids made later sort
+    # after, as the primary key's index stores them.
+    assert all(before <= value.int >> 80 <= after for value in parsed)
+    assert all(text < later for text in ids)
 
 
 def test_shift_jis_english_headers_and_file_errors(
