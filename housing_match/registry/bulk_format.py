@@ -192,7 +192,7 @@ def sniff_format(raw: bytes, filename: str | None = None) -> str:
 def read_csv(raw: bytes) -> tuple[int, CsvRows]:
     """The number of data rows and the rows themselves, with their header mapped to keys."""
     text = decode_text(raw)
-    ends = _record_ends(text)
+    ends = _record_ends(text, raw)
     if ends is None:
         return _read_csv_irregular(text)
     header_end = ends[0] if ends else len(text)
@@ -220,18 +220,28 @@ def _read_csv_irregular(text: str) -> tuple[int, CsvRows]:
 # quoted fields whole, possessively, skips their line breaks exactly as csv.reader does.
 # (The look-behind comes after the quote so that the pattern starts with a character class,
 # which lets the regex engine skip ahead to the next quote or line break.)
-_LINE_BREAK = re.compile("\n")
 _RECORD_TOKENS = re.compile(r'(\n)|"(?<![^,\r\n]")(?:[^"]|"")*+(")?')
 
 
-def _record_ends(text: str) -> list[int] | None:
+def _record_ends(text: str, raw: bytes) -> list[int] | None:
     """Offsets just past each record's line break, or None when only csv.reader can tell
-    (a bare CR as line break, a NUL, a quoted field left open at the end of the file)."""
-    if "\0" in text or text.count("\r") != text.count("\r\n"):
+    (a bare CR as line break, a NUL, a quoted field left open at the end of the file).
+
+    ``raw`` is the file ``text`` was decoded from, UTF-8 or Shift_JIS: in both, the bytes of
+    NUL, CR and LF stand only for those characters (no multi-byte character contains them), so
+    they are looked for in the bytes, several times faster than in a text of Japanese (four
+    bytes a character in memory): 0.14 s of a 100,000-row import, with no worker busy yet."""
+    if b"\0" in raw or raw.count(b"\r") != raw.count(b"\r\n"):
         return None
-    if '"' not in text:
-        return [match.end() for match in _LINE_BREAK.finditer(text)]
-    ends: list[int] = []
+    if b'"' not in raw:
+        ends: list[int] = []
+        find = text.find
+        end = find("\n") + 1
+        while end:
+            ends.append(end)
+            end = find("\n", end) + 1
+        return ends
+    ends = []
     for match in _RECORD_TOKENS.finditer(text):
         kind = match.lastindex
         if kind == 1:
