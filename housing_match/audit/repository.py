@@ -51,15 +51,10 @@ def in_scope(
     codes: ScopeCodes,
     *,
     municipality_code: ColumnElement[str] | InstrumentedAttribute[str] = Dwelling.municipality_code,
-    prefecture_code: ColumnElement[str] | InstrumentedAttribute[str] = Dwelling.prefecture_code,
 ) -> list[ColumnElement[bool]]:
     if codes is None:
         return []
-    return [
-        jurisdiction_condition(
-            codes, municipality_code=municipality_code, prefecture_code=prefecture_code
-        )
-    ]
+    return [jurisdiction_condition(codes, municipality_code=municipality_code)]
 
 
 def _after(columns: Sequence[Any], after: After) -> list[ColumnElement[bool]]:
@@ -387,11 +382,7 @@ class AuditRepository(RepositoryBase[Dwelling]):
                 MatchQuery.relaxed.is_(False),
                 MatchQuery.queried_at >= since,
                 MatchQuery.queried_at < until,
-                *in_scope(
-                    codes,
-                    municipality_code=MatchQuery.municipality_code,
-                    prefecture_code=func.substr(MatchQuery.municipality_code, 1, 2),
-                ),
+                *in_scope(codes, municipality_code=MatchQuery.municipality_code),
             )
             .cte("queries")
         )

@@ -58,8 +58,9 @@ class Dwelling(UUIDPrimaryKey, Timestamps, Base):
         CheckConstraint(
             "required_whole_tenancy_risks <@ required_risks", name="whole_tenancy_risks_required"
         ),
+        # A prefecture's dwellings are a range of this index too (registry.repository
+        # .in_prefectures): migration 0008 dropped the index on (prefecture_code, status).
         Index("ix_dwellings_municipality_status", "municipality_code", "status"),
-        Index("ix_dwellings_prefecture_status", "prefecture_code", "status"),
     )
 
     authority_id: Mapped[uuid.UUID] = mapped_column(

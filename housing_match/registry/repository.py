@@ -208,7 +208,7 @@ class DwellingRepository(RepositoryBase[Dwelling]):
         if filters.municipality_codes:
             conditions.append(Dwelling.municipality_code.in_(filters.municipality_codes))
         if filters.prefecture_code:
-            conditions.append(Dwelling.prefecture_code == filters.prefecture_code)
+            conditions.append(in_prefectures(Dwelling.municipality_code, [filters.prefecture_code]))
         if filters.jurisdiction_codes:
             conditions.append(jurisdiction_condition(filters.jurisdiction_codes))
         if filters.authority_ids:
@@ -259,15 +259,28 @@ class DwellingRepository(RepositoryBase[Dwelling]):
         return conditions
 
 
+def in_prefectures(
+    municipality_code: ColumnElement[str] | InstrumentedAttribute[str], prefectures: Sequence[str]
+) -> ColumnElement[bool]:
+    """The six-digit municipality code lies in one of the prefectures (its first two digits):
+    as ranges of the code, so the municipality index serves them and no second index on the
+    prefecture has to be kept up on every insert (migration 0008)."""
+    return or_(
+        *(
+            municipality_code.between(f"{prefecture}0000", f"{prefecture}9999")
+            for prefecture in prefectures
+        )
+    )
+
+
 def jurisdiction_condition(
     codes: Sequence[str],
     *,
     municipality_code: ColumnElement[str] | InstrumentedAttribute[str] = Dwelling.municipality_code,
-    prefecture_code: ColumnElement[str] | InstrumentedAttribute[str] = Dwelling.prefecture_code,
 ) -> ColumnElement[bool]:
     """The row's municipality lies in the jurisdiction (listed itself or by its prefecture).
 
-    Dwellings by default; another table holding a municipality code passes its columns.
+    Dwellings by default; another table holding a municipality code passes its column.
     """
     municipalities = [code for code in codes if len(code) == 6]
     prefectures = [code for code in codes if len(code) == 2]
@@ -275,5 +288,5 @@ def jurisdiction_condition(
     if municipalities:
         parts.append(municipality_code.in_(municipalities))
     if prefectures:
-        parts.append(prefecture_code.in_(prefectures))
+        parts.append(in_prefectures(municipality_code, prefectures))
     return or_(*parts) if parts else literal(False)
