@@ -224,6 +224,7 @@ class LoadResult:
     errors: int
     seconds: float
     latency_ms: dict[str, float]
+    reconnects: int = 0  # kept-alive connections the server had closed, opened again
 
     @property
     def rps(self) -> float:
@@ -244,8 +245,23 @@ class _KeepAliveClient:
         self.headers = f"Host: {host}:{port}\r\nAuthorization: Bearer {key}\r\n\r\n".encode()
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
+        self.reconnects = 0
 
     async def get(self, path: str) -> int:
+        """The status of one GET. A kept-alive connection the server has closed meanwhile (a
+        restarted worker, an idle timeout) is opened again and the GET sent once more, as any
+        HTTP client does; ``reconnects`` counts it. On a fresh connection a failure is raised."""
+        fresh = self.reader is None
+        try:
+            return await self._get(path)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            self.close()
+            if fresh:
+                raise
+            self.reconnects += 1
+            return await self._get(path)
+
+    async def _get(self, path: str) -> int:
         if self.reader is None or self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         self.writer.write(b"GET " + path.encode() + b" HTTP/1.1\r\n" + self.headers)
@@ -262,6 +278,7 @@ class _KeepAliveClient:
     def close(self) -> None:
         if self.writer is not None:
             self.writer.close()
+        self.reader = self.writer = None
 
 
 async def _load(
@@ -304,7 +321,13 @@ async def _load(
     finally:
         for client in clients:
             client.close()
-    return LoadResult(len(latencies), errors, elapsed, summary_ms(latencies) if latencies else {})
+    return LoadResult(
+        len(latencies),
+        errors,
+        elapsed,
+        summary_ms(latencies) if latencies else {},
+        reconnects=sum(client.reconnects for client in clients),
+    )
 
 
 def match_throughput(

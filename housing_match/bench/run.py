@@ -202,7 +202,10 @@ def _run(
         seconds=options.rps_seconds,
         workers=options.server_workers,
     )
-    progress(f"HTTP: {load.rps:.1f} requests/s, {load.errors} errors, latency {load.latency_ms}")
+    progress(
+        f"HTTP: {load.rps:.1f} requests/s, {load.errors} errors, {load.reconnects} reconnects, "
+        f"latency {load.latency_ms}"
+    )
     report: dict[str, Any] = {
         "dwellings": options.dwellings,
         "import_rows_per_s": round(totals.rows / totals.seconds) if totals.seconds else None,
@@ -237,6 +240,7 @@ def _run(
             "http": {
                 "requests": load.requests,
                 "errors": load.errors,
+                "reconnects": load.reconnects,
                 "seconds": round(load.seconds, 2),
                 "concurrency": options.concurrency,
                 "server_workers": options.server_workers,

@@ -6,6 +6,7 @@ and reports every key.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
+from housing_match.bench import measure
 from housing_match.bench.run import bench_database_url
 from housing_match.bench.synthetic import CITIES, city_counts
 from housing_match.cli import app
@@ -89,3 +91,52 @@ def test_bench_end_to_end(throwaway_url: str, tmp_path: Path) -> None:
     assert report["match_rps"] > 0
     assert report["machine"]["cpu_count"] >= 1
     assert report["command"].startswith("housing-match bench --dwellings 300")
+
+
+def test_the_load_client_opens_a_closed_keep_alive_connection_again() -> None:
+    answered = 0
+
+    async def answer_once_then_close(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        nonlocal answered
+        await reader.readuntil(b"\r\n\r\n")
+        answered += 1
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        await writer.drain()
+        writer.close()  # as a server's idle timeout or a restarted worker does
+
+    async def scenario() -> tuple[list[int], int]:
+        server = await asyncio.start_server(answer_once_then_close, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        client = measure._KeepAliveClient("127.0.0.1", port, "key")
+        try:
+            statuses = [await client.get("/a"), await client.get("/b"), await client.get("/c")]
+        finally:
+            client.close()
+            server.close()
+            await server.wait_closed()
+        return statuses, client.reconnects
+
+    statuses, reconnects = asyncio.run(scenario())
+    assert statuses == [200, 200, 200]
+    assert (answered, reconnects) == (3, 2)
+
+
+def test_the_load_client_raises_when_a_fresh_connection_fails() -> None:
+    async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.close()
+
+    async def scenario() -> None:
+        server = await asyncio.start_server(hang_up, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        client = measure._KeepAliveClient("127.0.0.1", port, "key")
+        try:
+            await client.get("/a")
+        finally:
+            client.close()
+            server.close()
+            await server.wait_closed()
+
+    with pytest.raises((ConnectionError, asyncio.IncompleteReadError)):
+        asyncio.run(scenario())
