@@ -794,20 +794,31 @@ VACANCY_FIELDS = (*_SHOWN_VACANCY_FIELDS, "covered_risks", "covered_whole_tenanc
 DWELLING_FIELDS = tuple(
     column.key for column in Dwelling.__table__.columns if column.key != "location"
 )
+# The two aliases of organisations a home's details join, and every expression made of them,
+# built here at import. An alias resolves its attributes lazily, and two request threads doing
+# that at once could leave some resolved to the bare table (a race in SQLAlchemy: 16 threads
+# building these at once broke 5 processes in 30): from then on the process rendered
+# "JOIN organisations AS corporation ON organisations.id = …" and every match with details
+# failed. Threads only ever reuse these.
 _corporation = aliased(Organisation, name="corporation")
 _provider = aliased(Organisation, name="provider")
+_CORPORATION_OF_VACANCY = _corporation.id == Vacancy.corporation_id
+_PROVIDER_OF_DWELLING = _provider.id == Dwelling.support_provider_id
 
 
-def _detail_columns() -> list[ColumnElement[Any]]:
+def _build_detail_columns() -> tuple[ColumnElement[Any], ...]:
     point = cast(Dwelling.location, Geometry)
-    return [
+    return (
         *(getattr(Vacancy, name).label(f"vacancy__{name}") for name in VACANCY_FIELDS),
         _corporation.name.label("corporation_name"),
         *(Dwelling.__table__.c[name].label(f"dwelling__{name}") for name in DWELLING_FIELDS),
         func.ST_Y(point, type_=Float).label("latitude"),
         func.ST_X(point, type_=Float).label("longitude"),
         _provider.name.label("provider_name"),
-    ]
+    )
+
+
+_DETAIL_COLUMNS = _build_detail_columns()
 
 
 def _detail_joins(
@@ -817,8 +828,17 @@ def _detail_joins(
     return [
         (Vacancy, Vacancy.id == vacancy_id),
         (Dwelling, Dwelling.id == Vacancy.dwelling_id),
-        (_corporation, _corporation.id == Vacancy.corporation_id),
+        (_corporation, _CORPORATION_OF_VACANCY),
     ]
+
+
+def homes_statement(vacancy_ids: Sequence[uuid.UUID]) -> Select[*tuple[Any, ...]]:
+    """The details a match at ``Depth.EXPLAINED`` reads, for the given vacancies."""
+    statement: Select[*tuple[Any, ...]] = select(*_DETAIL_COLUMNS).select_from(Vacancy)
+    for target, on in _detail_joins(Vacancy.id)[1:]:
+        statement = statement.join(target, on)
+    statement = statement.outerjoin(_provider, _PROVIDER_OF_DWELLING)
+    return statement.where(Vacancy.id.in_(vacancy_ids))
 
 
 class _Positional:
@@ -907,8 +927,8 @@ def _with_details(
     if depth is Depth.EXPLAINED:
         for target, on in _detail_joins(ranked.c.vacancy_id):
             homes = homes.join(target, on)
-        homes = homes.outerjoin(_provider, _provider.id == Dwelling.support_provider_id)
-        columns.extend(_detail_columns())
+        homes = homes.outerjoin(_provider, _PROVIDER_OF_DWELLING)
+        columns.extend(_DETAIL_COLUMNS)
     source = homes if outer is None else outer.outerjoin(homes, true())
     return select(*columns).select_from(source)
 
@@ -1221,11 +1241,6 @@ class MatchRepository(RepositoryBase[MatchListing]):
         """The details a match at ``Depth.EXPLAINED`` reads, for vacancies chosen otherwise."""
         if not vacancy_ids:
             return {}
-        statement: Any = select(*_detail_columns()).select_from(Vacancy)
-        for target, on in _detail_joins(Vacancy.id)[1:]:
-            statement = statement.join(target, on)
-        statement = statement.outerjoin(
-            _provider, _provider.id == Dwelling.support_provider_id
-        ).where(Vacancy.id.in_(vacancy_ids))
+        statement = homes_statement(vacancy_ids)
         found = self.session.execute(statement).all()
         return {row._mapping["vacancy__id"]: _home(row._mapping) for row in found}
