@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import ValidationError
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from housing_match.auth import CLI_ACTOR
@@ -47,6 +49,21 @@ app.add_typer(export_app, name="export")
 def _fail(message: str) -> typer.Exit:
     typer.echo(f"error: {message}", err=True)
     return typer.Exit(code=1)
+
+
+def _output_file(path: Path | None) -> Path | None:
+    """An output option checked before any work is done: a bench of minutes, or an import that
+    has already landed, must not end in a traceback because its file cannot be written."""
+    if path is None:
+        return None
+    if path.is_dir():
+        raise typer.BadParameter(f"{path} is a directory; give a file name")
+    folder = path.parent
+    if not folder.is_dir():
+        raise typer.BadParameter(f"the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise typer.BadParameter(f"{path} cannot be written")
+    return path
 
 
 @contextmanager
@@ -214,7 +231,8 @@ def import_dwellings(
     ],
     dry_run: Annotated[bool, typer.Option(help="Validate and report; write nothing.")] = False,
     report: Annotated[
-        Path | None, typer.Option(help="Write the per-row report to this CSV file.")
+        Path | None,
+        typer.Option(help="Write the per-row report to this CSV file.", callback=_output_file),
     ] = None,
 ) -> None:
     """Upsert dwellings by registration number; print a summary and every rejected row."""
@@ -268,7 +286,9 @@ def _write_import_report(path: Path, result: ImportReport) -> None:
 
 @export_app.command("dwellings")
 def export_dwellings(
-    output: Annotated[Path, typer.Option(help="File to write (.csv or .geojson).")],
+    output: Annotated[
+        Path, typer.Option(help="File to write (.csv or .geojson).", callback=_output_file)
+    ],
     municipality_code: Annotated[
         list[str] | None, typer.Option(help="Only this municipality; repeat for more.")
     ] = None,
@@ -301,7 +321,8 @@ def export_dwellings(
 @app.command("openapi")
 def openapi(
     output: Annotated[
-        Path | None, typer.Option(help="Write to this file instead of stdout.")
+        Path | None,
+        typer.Option(help="Write to this file instead of stdout.", callback=_output_file),
     ] = None,
 ) -> None:
     """Print (or write) the OpenAPI document the app generates."""
@@ -317,21 +338,25 @@ def openapi(
 
 @app.command("bench")
 def bench(
-    dwellings: Annotated[int, typer.Option(help="Size of the synthetic national registry.")] = (
-        1_000_000
-    ),
-    output: Annotated[Path, typer.Option(help="Write the JSON report here.")] = Path("bench.json"),
+    dwellings: Annotated[
+        int, typer.Option(min=1, help="Size of the synthetic national registry.")
+    ] = 1_000_000,
+    output: Annotated[
+        Path, typer.Option(help="Write the JSON report here.", callback=_output_file)
+    ] = Path("bench.json"),
     database_url: Annotated[
         str | None,
         typer.Option(
             help="The bench's own database (dropped and rebuilt); default: <app>_bench_national."
         ),
     ] = None,
-    persons: Annotated[int, typer.Option(help="Persons whose matches are timed.")] = 200,
-    allocation_persons: Annotated[int, typer.Option(help="Persons in the allocation.")] = 200,
-    rps_seconds: Annotated[float, typer.Option(help="Length of the HTTP phase.")] = 20.0,
-    concurrency: Annotated[int, typer.Option(help="Concurrent HTTP clients.")] = 24,
-    server_workers: Annotated[int, typer.Option(help="uvicorn worker processes.")] = 2,
+    persons: Annotated[int, typer.Option(min=1, help="Persons whose matches are timed.")] = 200,
+    allocation_persons: Annotated[
+        int, typer.Option(min=1, help="Persons in the allocation.")
+    ] = 200,
+    rps_seconds: Annotated[float, typer.Option(min=1, help="Length of the HTTP phase.")] = 20.0,
+    concurrency: Annotated[int, typer.Option(min=1, help="Concurrent HTTP clients.")] = 24,
+    server_workers: Annotated[int, typer.Option(min=1, help="uvicorn worker processes.")] = 2,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic data.")] = 7,
 ) -> None:
     """Build a synthetic national registry in its own database and time import, matching,
@@ -367,6 +392,11 @@ def bench(
     output.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
     typer.echo(f"wrote {output}", err=True)
+    if dwellings != BenchOptions().dwellings:
+        typer.echo(f"(the targets are set for {BenchOptions().dwellings:,} dwellings)", err=True)
+    for key, checked in report["targets"].items():
+        verdict = "met   " if checked["met"] else "MISSED"
+        typer.echo(f"{verdict} {key} = {report[key]} (target {checked['target']})", err=True)
 
 
 @app.command("serve")
@@ -388,12 +418,15 @@ def loadtest(
     clients: Annotated[int, typer.Option(min=1, help="Concurrent HTTP clients.")] = 32,
     dwellings: Annotated[int, typer.Option(min=50, help="Size of the demo registry.")] = 3000,
     persons: Annotated[
-        int | None, typer.Option(help="Persons to match and refer (default: 8 per client).")
+        int | None,
+        typer.Option(min=1, help="Persons to match and refer (default: 8 per client)."),
     ] = None,
     workers: Annotated[
         int, typer.Option(min=1, help="uvicorn worker processes (one per core).")
     ] = 2,
-    output: Annotated[Path | None, typer.Option(help="Write the figures as JSON here.")] = None,
+    output: Annotated[
+        Path | None, typer.Option(help="Write the figures as JSON here.", callback=_output_file)
+    ] = None,
 ) -> None:
     """Load-test the API on loopback in its own database (<app database>_load, rebuilt), then
     reconcile every write with the database; exits 1 on any error or mismatch."""
@@ -420,4 +453,15 @@ def loadtest(
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except OperationalError as exc:
+        # The database is down or unreachable: say so, not with a traceback of the driver.
+        reason = str(exc.orig or exc).strip().splitlines()[0]
+        typer.echo(
+            f"error: the database failed: {reason}\n"
+            "Is PostgreSQL running, and HOUSING_MATCH_DATABASE_URL right? (make setup starts "
+            "the local one.)",
+            err=True,
+        )
+        raise SystemExit(1) from None

@@ -140,3 +140,32 @@ def test_the_load_client_raises_when_a_fresh_connection_fails() -> None:
 
     with pytest.raises((ConnectionError, asyncio.IncompleteReadError)):
         asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--output", "{tmp}/no-such-folder/bench.json"], "does not exist"),
+        (["--output", "{tmp}"], "is a directory"),
+        (["--dwellings", "0"], "--dwellings"),
+        (["--persons", "0"], "--persons"),
+        (["--rps-seconds", "0"], "--rps-seconds"),
+    ],
+)
+def test_bench_refuses_bad_options_before_it_starts(
+    arguments: list[str], message: str, tmp_path: Path
+) -> None:
+    # Refused at once (exit 2, a usage error), not after minutes of work: the database URL
+    # points nowhere, so anything that reached it would fail differently.
+    result = CliRunner().invoke(
+        app,
+        [
+            "bench",
+            "--database-url",
+            "postgresql+psycopg://nobody@127.0.0.1:1/never",
+            *(argument.format(tmp=tmp_path) for argument in arguments),
+        ],
+    )
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output

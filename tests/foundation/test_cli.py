@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
@@ -94,3 +98,21 @@ def test_demo_load_prints_a_key_per_kind(client: TestClient) -> None:
     again = runner.invoke(app, ["demo", "load", "--dwellings", "120"])
     assert again.exit_code == 0
     assert "already loaded" in again.stderr
+
+
+UNREACHABLE = "postgresql+psycopg://nobody@127.0.0.1:1/x"
+
+
+def test_an_unreachable_database_is_one_clear_line_not_a_traceback() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", "from housing_match.cli import main; main()", "vacancies", "expire"],
+        env=os.environ | {"HOUSING_MATCH_DATABASE_URL": UNREACHABLE},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: the database failed: connection failed")
+    assert "HOUSING_MATCH_DATABASE_URL" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -520,6 +520,24 @@ def test_cli_import_shows_progress_reports_and_exports(
     assert "Traceback" not in unknown.output
 
 
+@pytest.mark.usefixtures("cli_in_test_transaction")
+def test_cli_import_refuses_an_unwritable_report_before_importing(
+    session: Session, municipality: OrgFixture, tmp_path: Path
+) -> None:
+    source = tmp_path / "register.csv"
+    source.write_bytes(csv_bytes([flat("R-1")]))
+    missing = tmp_path / "no-such-folder" / "report.csv"
+    result = CliRunner().invoke(
+        cli_app,
+        ["import", "dwellings", str(source), "--org", municipality.slug, "--report", str(missing)],
+    )
+    assert result.exit_code == 2
+    assert "does not exist" in result.stderr
+    assert "Traceback" not in result.output
+    # Refused up front: the import did not land with its report lost.
+    assert session.scalar(select(Dwelling).where(Dwelling.registration_number == "R-1")) is None
+
+
 def _import(
     session: Session, organisation_id: Any, body: bytes, *, workers: int = 1
 ) -> bulk_service.ImportReport:
