@@ -14,7 +14,7 @@ from housing_match.errors import PROBLEM_MEDIA_TYPE, Problem, install_problem_ha
 from housing_match.history.endpoints import router as history_router
 from housing_match.matching.endpoints import allocations_router
 from housing_match.matching.endpoints import router as persons_router
-from housing_match.middleware import BodySizeLimitMiddleware
+from housing_match.middleware import BodySizeLimitMiddleware, ServerTimingMiddleware
 from housing_match.organisations.endpoints import router as organisations_router
 from housing_match.referrals.endpoints import router as referrals_router
 from housing_match.referrals.endpoints import webhooks_router
@@ -60,6 +60,8 @@ def create_app() -> FastAPI:
         return settings.max_body_bytes
 
     app.add_middleware(BodySizeLimitMiddleware, limit_for_path=limit_for_path)
+    # Added last, so it is the outermost: its time includes the other middleware's.
+    app.add_middleware(ServerTimingMiddleware)
     app.include_router(system_router)
     app.include_router(organisations_router)
     # Before the registry router, so /v1/dwellings/export is not taken for a dwelling id.

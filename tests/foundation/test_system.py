@@ -9,6 +9,7 @@ from sqlalchemy import Engine, text
 
 from housing_match import __version__
 from housing_match.dbadmin import PROJECT_ROOT, alembic_config
+from housing_match.middleware import server_time_ms
 from housing_match.openapi_spec import render_openapi
 
 
@@ -19,6 +20,21 @@ def test_health_reports_postgis(client: TestClient) -> None:
     assert body["status"] == "ok"
     assert body["database"] == "ok"
     assert body["postgis_version"].startswith("3.")
+
+
+def test_every_answer_carries_the_server_time(client: TestClient) -> None:
+    for response in (client.get("/health"), client.get("/v1/organisations/me")):
+        milliseconds = server_time_ms(response.headers["server-timing"])
+        assert milliseconds is not None
+        assert 0 < milliseconds < 60_000
+    assert client.get("/v1/organisations/me").status_code == 401  # a problem carries it too
+
+
+def test_server_timing_is_read_from_among_other_metrics() -> None:
+    assert server_time_ms('db;dur=2.5, app;desc="x";dur=12.25, cache;desc=hit') == 12.25
+    assert server_time_ms("app") is None
+    assert server_time_ms("app;dur=soon") is None
+    assert server_time_ms(None) is None
 
 
 def test_meta_reports_version(client: TestClient) -> None:
