@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -64,6 +65,21 @@ def _output_file(path: Path | None) -> Path | None:
     if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
         raise typer.BadParameter(f"{path} cannot be written")
     return path
+
+
+@contextmanager
+def _stopped_cleanly_on_sigterm() -> Iterator[None]:
+    """A SIGTERM (a cancelled CI job, ``timeout``) unwinds like Ctrl-C does, so the servers a
+    measurement started are stopped by its ``finally`` blocks instead of left running."""
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @contextmanager
@@ -384,10 +400,11 @@ def bench(
     if database_url is not None:
         command += " --database-url <given>"
     try:
-        report = run_bench(
-            options, command=command, progress=lambda message: typer.echo(message, err=True)
-        )
-    except ValueError as exc:
+        with _stopped_cleanly_on_sigterm():
+            report = run_bench(
+                options, command=command, progress=lambda message: typer.echo(message, err=True)
+            )
+    except (ValueError, RuntimeError) as exc:
         raise _fail(str(exc)) from None
     output.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
@@ -435,15 +452,19 @@ def loadtest(
     from housing_match.loadtest import load_database_url, run_loadtest, summary
     from housing_match.settings import get_settings
 
-    report = run_loadtest(
-        load_database_url(get_settings().database_url),
-        seconds=seconds,
-        clients=clients,
-        dwellings=dwellings,
-        persons=persons if persons is not None else 8 * clients,
-        workers=workers,
-        progress=lambda message: typer.echo(message, err=True),
-    )
+    try:
+        with _stopped_cleanly_on_sigterm():
+            report = run_loadtest(
+                load_database_url(get_settings().database_url),
+                seconds=seconds,
+                clients=clients,
+                dwellings=dwellings,
+                persons=persons if persons is not None else 8 * clients,
+                workers=workers,
+                progress=lambda message: typer.echo(message, err=True),
+            )
+    except RuntimeError as exc:
+        raise _fail(str(exc)) from None
     typer.echo(summary(report))
     if output is not None:
         output.write_text(json.dumps(report.as_json(), indent=2, ensure_ascii=False) + "\n")

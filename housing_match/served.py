@@ -1,4 +1,5 @@
-"""The API under test: uvicorn in its own process on a free loopback port.
+"""The API under measurement (``housing-match bench`` and ``loadtest``): uvicorn in its own
+process on a free loopback port.
 
 A separate process, so the clients' event loop and the server do not share one GIL and the
 figures are the server's, as a deployment would see them.
@@ -7,12 +8,13 @@ figures are the server's, as a deployment would see them.
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +28,7 @@ STARTUP_TIMEOUT_S = 60.0
 class Server:
     base_url: str
     log_path: Path
+    process_group: int  # uvicorn and its workers
 
     def log_tail(self, lines: int = 200) -> str:
         try:
@@ -43,12 +46,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(database_url: str, *, workers: int = 1) -> Iterator[Server]:
-    """Starts uvicorn against ``database_url``; stops it (and only it) on exit."""
+def serve(
+    database_url: str, *, workers: int = 1, settings: Mapping[str, str] | None = None
+) -> Iterator[Server]:
+    """Starts uvicorn against ``database_url`` (with ``settings``: more environment variables);
+    stops it and its worker processes on exit, and only them."""
     port = free_port()
-    environment = dict(os.environ, HOUSING_MATCH_DATABASE_URL=database_url)
+    environment = dict(os.environ, **(settings or {}), HOUSING_MATCH_DATABASE_URL=database_url)
     with tempfile.NamedTemporaryFile(
-        "wb", prefix="housing-match-load-", suffix=".log", delete=False
+        "wb", prefix="housing-match-served-", suffix=".log", delete=False
     ) as log:
         log_path = Path(log.name)
         command = [
@@ -56,21 +62,42 @@ def serve(database_url: str, *, workers: int = 1) -> Iterator[Server]:
             "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
             "--no-access-log", "--log-level", "warning",
         ]  # fmt: skip
+        # In a process group of its own: uvicorn's worker processes do not watch their
+        # parent, so a supervisor killed alone would leave them serving the port.
         process = subprocess.Popen(  # noqa: S603  # our own interpreter and module
-            command, env=environment, stdout=log, stderr=subprocess.STDOUT
+            command,
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
-    server = Server(base_url=f"http://127.0.0.1:{port}", log_path=log_path)
+    server = Server(
+        base_url=f"http://127.0.0.1:{port}", log_path=log_path, process_group=process.pid
+    )
     try:
         _wait_healthy(server, process)
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        _stop(process)
         log_path.unlink(missing_ok=True)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to uvicorn's whole group (a graceful shutdown of every worker), then SIGKILL
+    to whatever is left of it."""
+    group = process.pid  # the group's id: the process leads its own session
+    try:
+        os.killpg(group, signal.SIGTERM)
+        process.wait(timeout=15)
+    except ProcessLookupError:
+        return
+    except subprocess.TimeoutExpired:
+        pass
+    try:
+        os.killpg(group, signal.SIGKILL)
+    except ProcessLookupError:
+        return
+    process.wait(timeout=5)
 
 
 def _wait_healthy(server: Server, process: subprocess.Popen[bytes]) -> None:

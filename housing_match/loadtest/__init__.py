@@ -2,8 +2,8 @@
 answer referrals against a real server for a fixed time, then every write the clients were
 told about is reconciled with the database, row by row.
 
-``world`` builds the database, ``server`` runs uvicorn, ``traffic`` drives it and keeps the
-ledger, ``reconcile`` compares, ``report`` summarises.
+``world`` builds the database, ``housing_match.served`` runs uvicorn, ``traffic`` drives it
+and keeps the ledger, ``reconcile`` compares, ``report`` summarises.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from collections.abc import Callable
 
 from housing_match.loadtest.reconcile import reconcile, take_baseline
 from housing_match.loadtest.report import LoadReport, build_report, summary
-from housing_match.loadtest.server import serve
 from housing_match.loadtest.traffic import drive
 from housing_match.loadtest.world import build_world, drop_database, load_database_url
+from housing_match.served import serve
 
 __all__ = ["LoadReport", "drop_database", "load_database_url", "run_loadtest", "summary"]
 
