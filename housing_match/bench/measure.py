@@ -1,106 +1,100 @@
-"""The timings: a match through the service, its SQL floor, an allocation, and HTTP throughput."""
+"""The timings: each match's server time beside its SQL floor, an allocation, HTTP throughput.
+
+A match is timed by the server itself (``Server-Timing``, from the request's arrival to its
+response being ready: authentication, reading the person, the statement and its logs, the
+explanations, the commit and the serialised body), one request at a time, so no request waits
+for another. Its floor runs in this process as a match runs its statement, in a transaction of
+its own from the first statement to the commit.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
-import socket
+import math
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from types import TracebackType
 from typing import Any
 
 import httpx
-from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from housing_match.auth import Principal
 from housing_match.matching import service
-from housing_match.matching.repository import MatchCriteria, MatchSql, PersonRepository
-from housing_match.matching.schemas import AllocationObjective, AllocationRequest
-from housing_match.models import MatchListing
-from housing_match.settings import get_settings
+from housing_match.matching.repository import MatchCriteria, MatchRepository, PersonRepository
+from housing_match.middleware import server_time_ms
+from housing_match.served import serve
 
 MATCH_LIMIT = 20
+# A request that takes longer has failed, as far as a measurement is concerned.
+REQUEST_TIMEOUT_S = 60.0
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:
-    """Nearest-rank percentile: an observed value, never an interpolation between two."""
+    """Nearest-rank percentile: the smallest observed value with at least ``fraction`` of the
+    values at or below it, never an interpolation between two."""
     ordered = sorted(values)
-    rank = max(1, min(len(ordered), round(fraction * len(ordered) + 0.5)))
+    rank = max(1, min(len(ordered), math.ceil(fraction * len(ordered) - 1e-9)))
     return ordered[rank - 1]
 
 
-def summary_ms(seconds: Sequence[float]) -> dict[str, float]:
-    ms = [s * 1000 for s in seconds]
+def summary_ms(milliseconds: Sequence[float]) -> dict[str, float]:
     return {
-        "p50": round(statistics.median(ms), 2),
-        "p95": round(percentile(ms, 0.95), 2),
-        "p99": round(percentile(ms, 0.99), 2),
-        "max": round(max(ms), 2),
+        "p50": round(statistics.median(milliseconds), 2),
+        "p95": round(percentile(milliseconds, 0.95), 2),
+        "p99": round(percentile(milliseconds, 0.99), 2),
+        "max": round(max(milliseconds), 2),
     }
 
 
-def _time_match(
-    make_session: sessionmaker[Session], principal: Principal, person_id: uuid.UUID
-) -> float:
-    """Server time of one match: ``match_person`` in its own session (= one request's
-    transaction), timed around the service call; the commit of its logs is not timed."""
-    with make_session() as session:
-        started = time.perf_counter()
-        service.match_person(
-            session,
-            principal,
-            person_id,
-            limit=MATCH_LIMIT,
-            relax=None,
-            radius_factor=None,
-            weights=None,
+class BenchClient:
+    """The API as a center uses it, over loopback, reading the server's own time of each
+    answer."""
+
+    def __init__(self, base_url: str, key: str) -> None:
+        self.http = httpx.Client(
+            base_url=base_url,
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=REQUEST_TIMEOUT_S,
         )
-        seconds = time.perf_counter() - started
-        session.commit()
-    return seconds
 
+    def __enter__(self) -> BenchClient:
+        return self
 
-def time_matches_and_floors(
-    make_session: sessionmaker[Session], principal: Principal, person_ids: Sequence[uuid.UUID]
-) -> tuple[list[float], list[float]]:
-    """Each person's match, then the floor of the same person's criteria, person by person:
-    measured side by side, so a machine that speeds up or slows down during the run (a shared
-    one does) shifts both alike and their ratio stays honest."""
-    criteria = floor_criteria(make_session, person_ids)
-    matches: list[float] = []
-    floors: list[float] = []
-    for person_id, one in zip(person_ids, criteria, strict=True):
-        matches.append(_time_match(make_session, principal, person_id))
-        floors.extend(time_floor(make_session, [one]))
-    return matches, floors
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.http.close()
 
+    def _timed(self, response: httpx.Response) -> tuple[float, Any]:
+        if response.status_code != 200:
+            raise RuntimeError(
+                f"{response.request.method} {response.request.url.path} answered "
+                f"{response.status_code}: {response.text[:500]}"
+            )
+        server_ms = server_time_ms(response.headers.get("server-timing"))
+        if server_ms is None:
+            raise RuntimeError("the server sent no Server-Timing header")
+        return server_ms, response.json()
 
-def floor_statement(criteria: MatchCriteria) -> Select[*tuple[Any, ...]]:
-    """The least SQL any match must run: the same search area (municipality and GiST index
-    scans), the same hard-constraint predicates and the anchor distances, built from the same
-    ``MatchSql`` pieces as ``match_statement``, over the same ``match_listings``.
+    def match(self, person_id: uuid.UUID) -> float:
+        """The server's milliseconds for one match of ``MATCH_LIMIT`` candidates."""
+        response = self.http.get(f"/v1/persons/{person_id}/matches", params={"limit": MATCH_LIMIT})
+        return self._timed(response)[0]
 
-    Left out, because they are what the matcher adds on top: the per-constraint exclusion
-    counts (every check evaluated on every considered home, not only until one fails), the
-    factor values and weighted score, the ordering and limit, fetching the vacancies and
-    dwellings of the top rows, the explanations, and the read and query logs. Aggregating to
-    one row keeps result transfer out of the floor too.
-    """
-    sql = MatchSql(criteria)
-    distances = sql.anchor_distances()
-    return (
-        select(func.count(), *(func.min(distance) for distance in distances))
-        .select_from(MatchListing)
-        .where(*sql.universe(relaxed=False), sql.admitted())
-    )
+    def allocate(self, person_ids: Sequence[uuid.UUID]) -> tuple[float, int]:
+        """The server's milliseconds for one allocation, and how many it housed."""
+        response = self.http.post(
+            "/v1/allocations",
+            json={"person_ids": [str(p) for p in person_ids], "objective": "total_score"},
+        )
+        server_ms, body = self._timed(response)
+        return server_ms, int(body["assigned_count"])
 
 
 def floor_criteria(
@@ -118,35 +112,31 @@ def floor_criteria(
         ]
 
 
-def time_floor(
-    make_session: sessionmaker[Session], criteria: Sequence[MatchCriteria]
-) -> list[float]:
-    timings: list[float] = []
-    for one in criteria:
-        statement = floor_statement(one)
-        with make_session() as session:
-            started = time.perf_counter()
-            session.execute(statement).one()
-            timings.append(time.perf_counter() - started)
-            # Ended as a request ends, with a commit (it wrote nothing): on a rollback psycopg
-            # deallocates every statement prepared on the connection, so the next match on it
-            # would parse its statement again, which no match served between requests does.
-            session.commit()
-    return timings
+def time_floor(make_session: sessionmaker[Session], criteria: MatchCriteria) -> float:
+    """Milliseconds of the floor's transaction: its statement (prepared, as the matcher's
+    are) between the transaction's start and its commit, as a request has them."""
+    with make_session() as session:
+        started = time.perf_counter()
+        MatchRepository(session).floor(criteria)
+        # A commit, as a request ends: on a rollback psycopg deallocates every statement
+        # prepared on the connection, so the next statement on it would be parsed again.
+        session.commit()
+        return (time.perf_counter() - started) * 1000
 
 
-@contextlib.contextmanager
-def allocation_cap(persons: int) -> Iterator[int]:
-    """Raise ``allocation_max_persons`` (HOUSING_MATCH_ALLOCATION_MAX_PERSONS, default 100) for
-    one call when the bench allocates more persons at once: the cap bounds a request, and the
-    bench measures what one allocation of that many costs. Yields the cap in force."""
-    settings = get_settings()
-    previous = settings.allocation_max_persons
-    settings.allocation_max_persons = max(previous, persons)
-    try:
-        yield settings.allocation_max_persons
-    finally:
-        settings.allocation_max_persons = previous
+def time_matches_and_floors(
+    client: BenchClient, make_session: sessionmaker[Session], person_ids: Sequence[uuid.UUID]
+) -> tuple[list[float], list[float]]:
+    """Each person's match, then the floor of the same person's criteria, person by person, in
+    milliseconds: measured side by side, so a machine that speeds up or slows down during the
+    run (a shared one does) shifts both alike and their ratio stays honest."""
+    criteria = floor_criteria(make_session, person_ids)
+    matches: list[float] = []
+    floors: list[float] = []
+    for person_id, one in zip(person_ids, criteria, strict=True):
+        matches.append(client.match(person_id))
+        floors.append(time_floor(make_session, one))
+    return matches, floors
 
 
 @dataclass(frozen=True)
@@ -154,77 +144,24 @@ class AllocationTiming:
     seconds: float
     assigned: int
     persons: int
-    cap: int
 
 
-def time_allocation(
-    make_session: sessionmaker[Session], principal: Principal, person_ids: Sequence[uuid.UUID]
-) -> AllocationTiming:
-    request = AllocationRequest(
-        person_ids=list(person_ids), objective=AllocationObjective.TOTAL_SCORE
-    )
-    with allocation_cap(len(person_ids)) as cap, make_session() as session:
-        started = time.perf_counter()
-        result = service.allocate(session, principal, request)
-        seconds = time.perf_counter() - started
-        session.commit()
-    return AllocationTiming(seconds, result.assigned_count, len(person_ids), cap)
+def time_allocation(client: BenchClient, person_ids: Sequence[uuid.UUID]) -> AllocationTiming:
+    server_ms, assigned = client.allocate(person_ids)
+    return AllocationTiming(server_ms / 1000, assigned, len(person_ids))
 
 
-# --- HTTP ----------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-@contextlib.contextmanager
-def served(database_url: str, *, workers: int, startup_timeout: float = 90.0) -> Iterator[str]:
-    """uvicorn in a subprocess on a free loopback port, on the bench database; its base URL."""
-    port = free_port()
-    env = os.environ | {"HOUSING_MATCH_DATABASE_URL": database_url}
-    command = [
-        sys.executable, "-m", "uvicorn", "housing_match.app:app", "--host", "127.0.0.1",
-        "--port", str(port), "--workers", str(workers), "--log-level", "warning",
-        "--no-access-log",
-    ]  # fmt: skip
-    base_url = f"http://127.0.0.1:{port}"
-    with tempfile.TemporaryFile() as log:
-        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603  # our own interpreter and module
-        try:
-            deadline = time.monotonic() + startup_timeout
-            while True:
-                if process.poll() is not None:
-                    log.seek(0)
-                    raise RuntimeError(f"uvicorn exited: {log.read().decode(errors='replace')}")
-                try:
-                    if httpx.get(f"{base_url}/health", timeout=2.0).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError("uvicorn did not become healthy in time")
-                time.sleep(0.2)
-            yield base_url
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+# --- HTTP throughput -----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class LoadResult:
-    requests: int
-    errors: int
+    requests: int  # answered 200 within the timed seconds
+    errors: int  # any other answer, a timeout or a broken connection, warm-up included
     seconds: float
     latency_ms: dict[str, float]
     reconnects: int = 0  # kept-alive connections the server had closed, opened again
+    error_examples: tuple[str, ...] = ()
 
     @property
     def rps(self) -> float:
@@ -236,8 +173,8 @@ class _KeepAliveClient:
 
     The load and the server share the machine's cores, so every millisecond the client spends
     per request is taken from the server under test; a general-purpose client (httpx) spends
-    about 3 ms on each of these 100 kB responses, this one a tenth of that. It reads exactly
-    the status line, the headers and ``Content-Length`` bytes of body, and nothing else.
+    about 3 ms on each of these responses, this one a tenth of that. It reads exactly the
+    status line, the headers and ``Content-Length`` bytes of body, and nothing else.
     """
 
     def __init__(self, host: str, port: int, key: str) -> None:
@@ -281,6 +218,11 @@ class _KeepAliveClient:
         self.reader = self.writer = None
 
 
+# What a request can end in besides an answer: a broken or refused connection, a malformed
+# answer, no answer in time.
+_REQUEST_FAILURES = (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError)
+
+
 async def _load(
     base_url: str, key: str, person_ids: Sequence[uuid.UUID], concurrency: int, seconds: float
 ) -> LoadResult:
@@ -288,31 +230,42 @@ async def _load(
     host, port = parsed.host, parsed.port or 80
     paths = [f"/v1/persons/{person_id}/matches?limit={MATCH_LIMIT}" for person_id in person_ids]
     clients = [_KeepAliveClient(host, port, key) for _ in range(concurrency)]
+    latencies: list[float] = []
+    errors: list[str] = []
+
+    async def ask(client: _KeepAliveClient, path: str) -> int | None:
+        """The status, or None (counted, the connection dropped) when there was none."""
+        try:
+            return await asyncio.wait_for(client.get(path), REQUEST_TIMEOUT_S)
+        except (*_REQUEST_FAILURES, TimeoutError) as exc:
+            client.close()
+            errors.append(f"GET {path}: {type(exc).__name__}: {exc}")
+            return None
+
     try:
         # Warm as a server that has been serving: every connection open, and every person
         # asked for twice, so each server process has compiled each statement shape (a
         # one-time ~20 ms per shape and process) before the clock starts.
         async def warm(client: _KeepAliveClient, own: list[str]) -> None:
             for path in own:
-                await client.get(path)
+                await ask(client, path)
 
         await asyncio.gather(
             *(warm(client, (paths * 2)[i::concurrency]) for i, client in enumerate(clients))
         )
-        latencies: list[float] = []
-        errors = 0
         loop = asyncio.get_running_loop()
         deadline = loop.time() + seconds
 
         async def client_loop(first: int, client: _KeepAliveClient) -> None:
-            nonlocal errors
             index = first
             while loop.time() < deadline:
+                path = paths[index % len(paths)]
                 started = time.perf_counter()
-                if await client.get(paths[index % len(paths)]) == 200:
-                    latencies.append(time.perf_counter() - started)
-                else:
-                    errors += 1
+                status = await ask(client, path)
+                if status == 200:
+                    latencies.append((time.perf_counter() - started) * 1000)
+                elif status is not None:
+                    errors.append(f"GET {path}: {status}")
                 index += concurrency
 
         started = time.perf_counter()
@@ -323,10 +276,11 @@ async def _load(
             client.close()
     return LoadResult(
         len(latencies),
-        errors,
+        len(errors),
         elapsed,
         summary_ms(latencies) if latencies else {},
         reconnects=sum(client.reconnects for client in clients),
+        error_examples=tuple(errors[:5]),
     )
 
 
@@ -339,5 +293,5 @@ def match_throughput(
     seconds: float,
     workers: int,
 ) -> LoadResult:
-    with served(database_url, workers=workers) as base_url:
-        return asyncio.run(_load(base_url, key, person_ids, concurrency, seconds))
+    with serve(database_url, workers=workers) as server:
+        return asyncio.run(_load(server.base_url, key, person_ids, concurrency, seconds))

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import math
 import random
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import bindparam, text
@@ -370,7 +372,8 @@ class ImportTotals:
     rows: int = 0
     accepted: int = 0
     rejected: int = 0
-    seconds: float = 0.0  # read_source + import_dwellings + commit, summed over the files
+    # Wall clock from the first file's read to the last file's commit, files back to back.
+    seconds: float = 0.0
     generation_seconds: float = 0.0
     files: int = 0
     rejected_examples: list[str] = field(default_factory=list)
@@ -379,41 +382,58 @@ class ImportTotals:
 def load_registry(
     make_session: sessionmaker[Session], dwellings: int, *, seed: int, progress: Progress
 ) -> ImportTotals:
-    """Every authority imports its register; only the import calls are timed."""
+    """Every authority imports its register, one file straight after another.
+
+    The files are written first and the organisations created, untimed; then the clock runs
+    from reading the first file to committing the last, so the database gets no pause between
+    imports that a busy day of imports would not give it either."""
     totals = ImportTotals()
-    done = 0
-    started = time.perf_counter()
-    documents = register_documents(dwellings, seed)
-    while True:
+    with tempfile.TemporaryDirectory(prefix="housing-match-bench-") as folder:
         generating = time.perf_counter()
-        item = next(documents, None)
-        totals.generation_seconds += time.perf_counter() - generating
-        if item is None:
-            break
-        slug, _codes, count, raw = item
+        files: list[tuple[str, int, Path]] = []
+        for slug, _codes, count, raw in register_documents(dwellings, seed):
+            path = Path(folder) / f"{slug}.csv"
+            path.write_bytes(raw)
+            files.append((slug, count, path))
         with make_session() as session:
-            organisation = create_organisation(session, CLI_ACTOR, authority_spec(slug))
+            importers = {
+                slug: bulk_service.Importer.from_organisation(
+                    create_organisation(session, CLI_ACTOR, authority_spec(slug))
+                )
+                for slug, _, _ in files
+            }
             session.commit()
-            importer = bulk_service.Importer.from_organisation(organisation)
-        importing = time.perf_counter()
-        with make_session() as session:
-            total, rows = bulk_service.read_source(raw, filename=f"{slug}.csv")
-            report = bulk_service.import_dwellings(session, importer, rows, total_rows=total)
-            session.commit()
-        seconds = time.perf_counter() - importing
-        totals.seconds += seconds
-        totals.files += 1
-        totals.rows += count
-        totals.accepted += report.accepted
-        totals.rejected += report.rejected
-        for row in report.rows:
-            if row.outcome == "rejected" and len(totals.rejected_examples) < 5:
-                totals.rejected_examples.append(f"{slug} row {row.row}: {'; '.join(row.reasons)}")
-        done += count
+        totals.generation_seconds = time.perf_counter() - generating
         progress(
-            f"import {slug}: {count:,} rows in {seconds:.1f} s ({count / seconds:,.0f} rows/s); "
-            f"{done:,}/{dwellings:,} after {time.perf_counter() - started:.0f} s"
+            f"{len(files)} register files of {dwellings:,} rows written in "
+            f"{totals.generation_seconds:.0f} s; importing them back to back"
         )
+        started = time.perf_counter()
+        for slug, count, path in files:
+            importing = time.perf_counter()
+            raw = path.read_bytes()
+            with make_session() as session:
+                total, rows = bulk_service.read_source(raw, filename=path.name)
+                report = bulk_service.import_dwellings(
+                    session, importers[slug], rows, total_rows=total
+                )
+                session.commit()
+            seconds = time.perf_counter() - importing
+            totals.files += 1
+            totals.rows += count
+            totals.accepted += report.accepted
+            totals.rejected += report.rejected
+            for row in report.rows:
+                if row.outcome == "rejected" and len(totals.rejected_examples) < 5:
+                    totals.rejected_examples.append(
+                        f"{slug} row {row.row}: {'; '.join(row.reasons)}"
+                    )
+            progress(
+                f"import {slug}: {count:,} rows in {seconds:.1f} s ({count / seconds:,.0f} "
+                f"rows/s); {totals.rows:,}/{dwellings:,} after "
+                f"{time.perf_counter() - started:.0f} s"
+            )
+        totals.seconds = time.perf_counter() - started
     return totals
 
 

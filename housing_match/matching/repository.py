@@ -1010,6 +1010,27 @@ def _logs(by_set: Any, bits: FailureBits) -> tuple[Any, list[Any]]:
     return tally, [query_log, read_log]
 
 
+def floor_statement(criteria: MatchCriteria) -> Select[*tuple[Any, ...]]:
+    """The least SQL any match of these criteria must run (``housing-match bench``'s floor):
+    the same search area (municipality and GiST index scans), the same hard-constraint
+    predicates and the anchor distances, built from the same ``MatchSql`` pieces as
+    ``match_statement``, over the same ``match_listings``.
+
+    Left out, because they are what the matcher adds on top: the per-constraint exclusion
+    counts (every check evaluated on every considered home, not only until one fails), the
+    factor values and weighted score, the ordering and limit, the top homes' vacancies and
+    dwellings, and the read and query logs. Aggregated to one row, so that sending rows back
+    is left out too.
+    """
+    sql = MatchSql(criteria)
+    distances = sql.anchor_distances()
+    return (
+        select(func.count(), *(func.min(distance) for distance in distances))
+        .select_from(MatchListing)
+        .where(*sql.universe(relaxed=False), sql.admitted())
+    )
+
+
 def _untyped(value: Any) -> Any:
     """A match parameter as psycopg should send it: with the same type for every person of a
     shape, so that the shape is one prepared statement.
@@ -1084,6 +1105,18 @@ class MatchRepository(RepositoryBase[MatchListing]):
                 )
                 cursors.append(cursor)
             return [cursor.fetchall() for cursor in cursors]
+
+    def floor(self, criteria: MatchCriteria) -> tuple[Any, ...]:
+        """Runs ``floor_statement`` as a match runs its own statement (rendered once per shape,
+        prepared on the connection, the same parameters): the homes admitted and the least
+        distance to each anchor."""
+        rendered, params = self._render(
+            ("floor", match_shape(criteria)),
+            lambda: (floor_statement(criteria), None),
+            match_parameters(criteria),
+        )
+        found: tuple[Any, ...] = self._run([(rendered, params)])[0][0]
+        return found
 
     @staticmethod
     def _outcome(

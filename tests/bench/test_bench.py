@@ -61,10 +61,24 @@ def test_cities_have_real_codes_and_shares_sum_exactly() -> None:
     assert counts["141003"] > counts["252018"]  # 横浜市 far above 大津市
 
 
-def test_never_the_app_database() -> None:
-    with pytest.raises(ValueError, match="other than the app's"):
-        bench_database_url(get_settings().database_url)
+def test_never_the_app_database_nor_one_not_named_for_a_bench() -> None:
+    app_url = make_url(get_settings().database_url)
+    # However the server is spelt, the app's database is refused by its name.
+    elsewhere = app_url.set(host="localhost", port=None).render_as_string(hide_password=False)
+    for url in (get_settings().database_url, elsewhere, "postgresql+psycopg://h/registry"):
+        with pytest.raises(ValueError, match="contains 'bench'"):
+            bench_database_url(url)
     assert bench_database_url(None).endswith("_bench_national")
+    assert bench_database_url("postgresql+psycopg://h/hm_bench").endswith("/hm_bench")
+
+
+def test_percentiles_are_nearest_rank() -> None:
+    hundred = [float(i) for i in range(1, 101)]
+    assert measure.percentile(hundred, 0.95) == 95.0
+    assert measure.percentile(hundred, 0.99) == 99.0
+    assert measure.percentile([float(i) for i in range(1, 21)], 0.95) == 19.0
+    assert measure.percentile([float(i) for i in range(1, 301)], 0.95) == 285.0
+    assert measure.percentile([7.0], 0.99) == 7.0
 
 
 def test_bench_end_to_end(throwaway_url: str, tmp_path: Path) -> None:
@@ -89,6 +103,10 @@ def test_bench_end_to_end(throwaway_url: str, tmp_path: Path) -> None:
     assert details["allocation"]["persons"] == 5
     assert details["http"]["errors"] == 0
     assert report["match_rps"] > 0
+    # Times the server reported for itself, and a floor that is less than a match.
+    assert 0 < report["match_floor_p50_ms"] < report["match_p50_ms"] <= report["match_p99_ms"]
+    assert details["allocation"]["assigned"] >= 0
+    assert report["allocation_s"] > 0
     assert report["machine"]["cpu_count"] >= 1
     assert report["command"].startswith("housing-match bench --dwellings 300")
 

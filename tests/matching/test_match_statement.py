@@ -156,3 +156,27 @@ def test_pipelined_matches_equal_one_by_one_and_a_chosen_home_reads_as_matched(
     chosen = one_by_one[0].rows[1]
     assert chosen.home is not None
     assert repository.homes([chosen.vacancy_id]) == {chosen.vacancy_id: chosen.home}
+
+
+def test_the_floor_admits_what_the_match_admits_at_the_same_distances(
+    session: Session,
+    client: TestClient,
+    center: OrgFixture,
+    corporation: OrgFixture,
+    municipality: OrgFixture,
+) -> None:
+    for north in (0, 400, 900, 1_600):
+        home(client, corporation, municipality, location=at(north_m=north), rent_yen=40_000)
+    clinic = {"kind": "hospital", "location": at(), "max_distance_m": 1_200, "required": True}
+    near = _criteria(session, create_person(client, center, places={"anchors": [clinic]}))
+    repository = MatchRepository(session)
+
+    matched = repository.match(near, limit=10)
+    admitted, nearest = repository.floor(near)
+    assert admitted == matched.counts.candidates == 3
+    assert nearest == min(row.anchor_distances_m[0] for row in matched.rows)
+    # Run again on the connection, it is the statement prepared the first time, as a match's is.
+    prepared = text("SELECT count(*) FROM pg_prepared_statements")
+    before = session.scalar(prepared)
+    repository.floor(near)
+    assert session.scalar(prepared) == before
