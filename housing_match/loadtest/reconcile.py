@@ -139,13 +139,15 @@ def reconcile(database_url: str, baseline: Baseline, ledger: Ledger) -> list[Che
                 )
             ).all()
             reads = connection.execute(
-                select(PersonReadLogEntry.purpose, func.count())
+                select(PersonReadLogEntry.purpose, PersonReadLogEntry.person_id, func.count())
                 .where(PersonReadLogEntry.id > baseline.person_read_id)
-                .group_by(PersonReadLogEntry.purpose)
+                .group_by(PersonReadLogEntry.purpose, PersonReadLogEntry.person_id)
             ).all()
             match_queries = connection.execute(
-                select(func.count()).where(MatchQuery.id > baseline.match_query_id)
-            ).scalar_one()
+                select(MatchQuery.center_id, func.count())
+                .where(MatchQuery.id > baseline.match_query_id)
+                .group_by(MatchQuery.center_id)
+            ).all()
             vacancies = connection.execute(select(Vacancy.id, Vacancy.status)).all()
     finally:
         engine.dispose()
@@ -254,25 +256,29 @@ def reconcile(database_url: str, baseline: Baseline, ledger: Ledger) -> list[Che
             )
         )
 
-    # The matcher's logs: one query row and one person read per answered match.
-    matched = ledger.successes(Kind.MATCH)
-    checks.append(Check("match_queries rows = 200 matches", matched, match_queries,
-                        matched == match_queries))  # fmt: skip
-    expected_reads = Counter(
-        {
-            "person.matches": matched,
-            "referral.create": created,
-            "referral.update": sum(transitions.values()),
-        }
+    # The matcher's logs: one query row (for the center) and one read (of the person) per
+    # answered match; a referral's creation and each of its transitions read the person once.
+    checks.append(
+        _counter_check(
+            "match_queries rows = 200 matches, per center",
+            Counter(ledger.matched_by_center),
+            Counter({center: int(count) for center, count in match_queries}),
+        )
     )
-    actual_reads = Counter({str(purpose): int(count) for purpose, count in reads})
-    for purpose in sorted(set(expected_reads) | set(actual_reads)):
+    expected_reads: Counter[tuple[str, uuid.UUID]] = Counter()
+    for person, count in ledger.matched.items():
+        expected_reads[("person.matches", person)] += count
+    for ref in tracked.values():
+        expected_reads[("referral.create", ref.person_id)] += 1
+        expected_reads[("referral.update", ref.person_id)] += len(ref.events) - 1
+    actual_reads = Counter({(str(purpose), person): int(count) for purpose, person, count in reads})
+    purposes = {purpose for purpose, _ in expected_reads} | {purpose for purpose, _ in actual_reads}
+    for purpose in sorted(purposes):
         checks.append(
-            Check(
-                f"person_reads[{purpose}]",
-                expected_reads.get(purpose, 0),
-                actual_reads.get(purpose, 0),
-                expected_reads.get(purpose, 0) == actual_reads.get(purpose, 0),
+            _counter_check(
+                f"person_reads[{purpose}], per person",
+                Counter({k: v for k, v in expected_reads.items() if k[0] == purpose and v}),
+                Counter({k: v for k, v in actual_reads.items() if k[0] == purpose}),
             )
         )
 

@@ -111,6 +111,9 @@ class Ledger:
     conflicts: list[HoldConflict] = field(default_factory=list)
     refreshed: Counter[uuid.UUID] = field(default_factory=Counter)
     posted: list[uuid.UUID] = field(default_factory=list)
+    # Answered matches per person, and per center: each wrote one read and one query row.
+    matched: Counter[uuid.UUID] = field(default_factory=Counter)
+    matched_by_center: Counter[uuid.UUID] = field(default_factory=Counter)
     unexpected: list[Unexpected] = field(default_factory=list)
     started: float = 0.0
     finished: float = 0.0
@@ -257,6 +260,8 @@ class Traffic:
             return None
         if response.status_code != SUCCESS[Kind.MATCH]:
             return self._unexpected(Kind.MATCH, response)
+        self.ledger.matched[person] += 1
+        self.ledger.matched_by_center[client.center.organisation_id] += 1
         if any(name == "relax" for name, _ in params):
             return None  # a relaxed candidate is not one the person may be referred to
         vacancies = [uuid.UUID(c["vacancy"]["id"]) for c in response.json()["candidates"]]
@@ -342,6 +347,8 @@ class Traffic:
         return None
 
     async def refresh(self, client: Client) -> None:
+        if not self.refreshable:  # a registry with no vacancy yet: nothing to refresh
+            return await self.search(client, Kind.SEARCH_VACANCIES)
         vacancy, corporation = client.rng.choice(self.refreshable)
         key = self.corporations[corporation]
         response = await self._call(

@@ -12,7 +12,7 @@ import pytest
 
 from housing_match.loadtest import LoadReport, drop_database, load_database_url, run_loadtest
 from housing_match.loadtest.reconcile import reconcile
-from housing_match.loadtest.traffic import HoldConflict, Kind, Ledger, Sample
+from housing_match.loadtest.traffic import HoldConflict, Ledger
 from housing_match.testing import database_url_for_tests
 
 
@@ -61,8 +61,20 @@ def test_a_lost_or_doubled_write_fails_reconciliation(load_url: str, report: Loa
     assert "referrals rows = 201 answers" in _failed(load_url, report, lost)
 
     doubled = copy.deepcopy(report.ledger)
-    doubled.samples.append(Sample(Kind.MATCH, 200, 1.0))
-    assert "match_queries rows = 200 matches" in _failed(load_url, report, doubled)
+    person = next(iter(doubled.matched))
+    doubled.matched[person] += 1
+    center = next(iter(doubled.matched_by_center))
+    doubled.matched_by_center[center] += 1
+    failed = _failed(load_url, report, doubled)
+    assert "match_queries rows = 200 matches, per center" in failed
+    assert "person_reads[person.matches], per person" in failed
+
+    # One person's read lost and another's doubled: the totals agree, the persons do not.
+    swapped = copy.deepcopy(report.ledger)
+    first, second = list(swapped.matched)[:2]
+    swapped.matched[first] += 1
+    swapped.matched[second] -= 1
+    assert "person_reads[person.matches], per person" in _failed(load_url, report, swapped)
 
     refreshed = copy.deepcopy(report.ledger)
     refreshed.refreshed[uuid.uuid4()] += 1
