@@ -87,7 +87,7 @@ def _create_persons(
     return ids
 
 
-def _check_targets(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def check_targets(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
     checked = {}
     for key, (kind, limit) in TARGETS.items():
         value = report.get(key)
@@ -292,5 +292,5 @@ def _run(
     }
     with make_session() as session:
         report["machine"]["postgresql"] = session.scalar(text("SHOW server_version"))
-    report["targets"] = _check_targets(report)
+    report["targets"] = check_targets(report)
     return report

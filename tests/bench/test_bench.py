@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from housing_match.bench import measure
-from housing_match.bench.run import bench_database_url
+from housing_match.bench.run import bench_database_url, check_targets
 from housing_match.bench.synthetic import CITIES, city_counts
 from housing_match.cli import app
 from housing_match.jurisdiction import jurisdiction_code_error
@@ -188,3 +188,19 @@ def test_bench_refuses_bad_options_before_it_starts(
     # The message sits in a box, wrapped to the terminal's width.
     assert message in " ".join(result.output.replace("│", " ").split())
     assert "Traceback" not in result.output
+
+
+def test_throughput_with_errors_or_a_failed_phase_is_not_a_met_target() -> None:
+    figures = {
+        "import_rows_per_s": 25_000,
+        "match_p95_ms": 20.0,
+        "match_p50_over_floor": 2.0,
+        "allocation_s": 1.5,
+        "match_rps": 150.0,
+    }
+    clean = check_targets(figures | {"details": {"http": {"errors": 0}}})
+    assert all(target["met"] for target in clean.values())
+    with_errors = check_targets(figures | {"details": {"http": {"errors": 1}}})
+    assert not with_errors["match_rps"]["met"]
+    failed = check_targets(figures | {"match_rps": None, "details": {"http": {"failed": "x"}}})
+    assert not failed["match_rps"]["met"]
