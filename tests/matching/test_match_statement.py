@@ -126,6 +126,17 @@ def _criteria(session: Session, person_id: str) -> MatchCriteria:
     )
 
 
+def _four_homes_and_a_person_near_the_clinic(
+    client: TestClient, center: OrgFixture, corporation: OrgFixture, municipality: OrgFixture
+) -> str:
+    """Homes 0, 400, 900 and 1,600 m north of a clinic; a person who must live within
+    1,200 m of it (three of them). The person's id."""
+    for north in (0, 400, 900, 1_600):
+        home(client, corporation, municipality, location=at(north_m=north), rent_yen=40_000)
+    clinic = {"kind": "hospital", "location": at(), "max_distance_m": 1_200, "required": True}
+    return create_person(client, center, places={"anchors": [clinic]})
+
+
 def test_pipelined_matches_equal_one_by_one_and_a_chosen_home_reads_as_matched(
     session: Session,
     client: TestClient,
@@ -133,10 +144,7 @@ def test_pipelined_matches_equal_one_by_one_and_a_chosen_home_reads_as_matched(
     corporation: OrgFixture,
     municipality: OrgFixture,
 ) -> None:
-    for north in (0, 400, 900, 1_600):
-        home(client, corporation, municipality, location=at(north_m=north), rent_yen=40_000)
-    clinic = {"kind": "hospital", "location": at(), "max_distance_m": 1_200, "required": True}
-    near = create_person(client, center, places={"anchors": [clinic]})
+    near = _four_homes_and_a_person_near_the_clinic(client, center, corporation, municipality)
     anywhere = create_person(client, center, needs={"rent_ceiling_yen": 60_000})
     criteria = [_criteria(session, near), _criteria(session, anywhere)]
     repository = MatchRepository(session)
@@ -165,10 +173,10 @@ def test_the_floor_admits_what_the_match_admits_at_the_same_distances(
     corporation: OrgFixture,
     municipality: OrgFixture,
 ) -> None:
-    for north in (0, 400, 900, 1_600):
-        home(client, corporation, municipality, location=at(north_m=north), rent_yen=40_000)
-    clinic = {"kind": "hospital", "location": at(), "max_distance_m": 1_200, "required": True}
-    near = _criteria(session, create_person(client, center, places={"anchors": [clinic]}))
+    near = _criteria(
+        session,
+        _four_homes_and_a_person_near_the_clinic(client, center, corporation, municipality),
+    )
     repository = MatchRepository(session)
 
     matched = repository.match(near, limit=10)
