@@ -56,14 +56,9 @@ class Settings(BaseSettings):
     # An export larger than this is refused rather than cut: a silently short audit misleads.
     audit_export_max_rows: int = Field(default=20_000, ge=1)
 
-    # Matching (issue 4): ranking weights (a request may override them), limits, 住宅扶助 default.
+    # Matching (issue 4): ranking weights (a request may override them), limits.
     match_weights: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_MATCH_WEIGHTS))
     allocation_max_persons: int = Field(default=100, ge=1)
-    housing_allowance_default_grade: str = Field(
-        default="3級地-2",
-        pattern=r"^[123]級地-[12]$",
-        description="級地 for municipalities the data does not list; the lowest is the safe side.",
-    )
 
     # Referrals (issue 5): how long a referral holds its vacancy, when a quiet one has stalled.
     referral_hold_hours: int = Field(default=72, ge=1, le=24 * 30)

@@ -12,9 +12,17 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 from shapely.geometry import shape
 
+from housing_match.matching.allowance import CeilingBasis, current_municipality_error
 from housing_match.matching.rules import Factor, HardConstraint
 from housing_match.matching.vocabulary import (
     AnchorKind,
@@ -39,6 +47,18 @@ Reference = Annotated[
     ),
 ]
 Label = Annotated[str, StringConstraints(max_length=100, strip_whitespace=True)]
+
+
+def _current_municipality(code: str) -> str:
+    error = current_municipality_error(code)
+    if error is not None:
+        raise ValueError(error)
+    return code
+
+
+# Where a person's municipality is given: a code that is not a current municipality has no
+# 住宅扶助 ceiling and matches no home, so it is refused rather than defaulted.
+CurrentMunicipalityCode = Annotated[MunicipalityCode, AfterValidator(_current_municipality)]
 MAX_POLYGON_VERTICES = 2_000
 JAPAN_BOUNDS = (122.0, 20.0, 154.0, 46.0)  # min lon, min lat, max lon, max lat
 
@@ -121,11 +141,18 @@ class PreferredAreas(BaseModel):
     polygons: list[PolygonGeometry] = Field(default_factory=list, max_length=20)
 
 
+class PreferredAreasInput(PreferredAreas):
+    """As given by staff: every municipality a current one (a stored profile is read back
+    as ``PreferredAreas`` even after a merger retires one of its codes)."""
+
+    municipality_codes: list[CurrentMunicipalityCode] = Field(default_factory=list, max_length=50)
+
+
 class Places(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     anchors: list[Anchor] = Field(default_factory=list, max_length=10)
-    preferred_areas: PreferredAreas = Field(default_factory=PreferredAreas)
+    preferred_areas: PreferredAreasInput = Field(default_factory=PreferredAreasInput)
     exclusion_zones: list[ExclusionZone] = Field(default_factory=list, max_length=20)
 
 
@@ -215,8 +242,11 @@ class PersonCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reference: Reference
-    home_municipality_code: MunicipalityCode = Field(
-        description="帰住予定地: the municipality where the person will settle."
+    home_municipality_code: CurrentMunicipalityCode = Field(
+        description=(
+            "帰住予定地: the municipality where the person will settle; a current municipality "
+            "code (a designated city, one of its wards, or a Tokyo special ward included)."
+        )
     )
     consent: Consent
     household_size: int = Field(default=1, ge=1, le=10)
@@ -239,7 +269,7 @@ class PersonUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reference: Reference | None = None
-    home_municipality_code: MunicipalityCode | None = None
+    home_municipality_code: CurrentMunicipalityCode | None = None
     consent: Consent | None = None
     household_size: int | None = Field(default=None, ge=1, le=10)
     categories: list[PersonCategory] | None = None
@@ -263,11 +293,33 @@ class RentCeilingSource(StrEnum):
 
 
 class RentCeiling(BaseModel):
-    yen: int
+    yen: int | None = Field(
+        description=(
+            "Rent plus common fee at most. Null only for a profile whose home municipality "
+            "code is no longer a current one (e.g. after a merger): it cannot be matched until "
+            "the code is corrected."
+        )
+    )
     source: RentCeilingSource
     grade: str | None = Field(description="級地 of the home municipality (住宅扶助 only).")
     municipal_value: bool = Field(
-        description="The municipality's own 住宅扶助 value, not its grade's approximation."
+        description="The city's own 住宅扶助 ceiling, rather than its prefecture's for the grade."
+    )
+    ceiling_basis: CeilingBasis | None = Field(
+        default=None,
+        description=(
+            "Which row of the published tables gave the ceiling (住宅扶助 only): the city's own "
+            "(city) or the prefecture's for the grade (prefecture_grade)."
+        ),
+    )
+    ceiling_row: str | None = Field(
+        default=None, description="That row, e.g. '大阪市' or '東京都 1級地' (住宅扶助 only)."
+    )
+    household_column: str | None = Field(
+        default=None, description="The table's column for the household: 1人 … 7人以上."
+    )
+    data_as_of: str | None = Field(
+        default=None, description="Date of the published figures the ceiling comes from."
     )
     label_ja: str
 

@@ -24,7 +24,11 @@ from housing_match.errors import BadRequest, Conflict, ResourceNotFound, Unproce
 from housing_match.history.service import record_change
 from housing_match.matching import explain
 from housing_match.matching.allocation import optimal_assignment
-from housing_match.matching.allowance import housing_allowance_ceiling
+from housing_match.matching.allowance import (
+    CeilingBasis,
+    UnknownMunicipality,
+    housing_allowance_ceiling,
+)
 from housing_match.matching.mapping import (
     consent_values,
     ewkt,
@@ -91,6 +95,10 @@ class ReadPurpose(StrEnum):
 
 
 def rent_ceiling_of(person: Person) -> RentCeiling:
+    """The person's rent ceiling and where it comes from: the profile's own value, or the
+    住宅扶助 table's row for the home municipality and household size. A home municipality
+    code that is no longer current (a merger since the profile was written) gives no ceiling
+    (``yen`` None), so the profile can still be read and corrected."""
     if person.rent_ceiling_yen is not None:
         return RentCeiling(
             yen=person.rent_ceiling_yen,
@@ -99,16 +107,46 @@ def rent_ceiling_of(person: Person) -> RentCeiling:
             municipal_value=False,
             label_ja="個別に設定した家賃上限",
         )
-    allowance = housing_allowance_ceiling(person.home_municipality_code, person.household_size)
-    basis = "市区町村の基準額" if allowance.municipal else "級地の概算値"
-    size = f"{person.household_size}人" if person.household_size < 7 else "7人以上"
+    try:
+        allowance = housing_allowance_ceiling(person.home_municipality_code, person.household_size)
+    except UnknownMunicipality:
+        return RentCeiling(
+            yen=None,
+            source=RentCeilingSource.HOUSING_ALLOWANCE,
+            grade=None,
+            municipal_value=False,
+            label_ja=(
+                f"住宅扶助の上限を決められません（帰住予定地のコード{person.home_municipality_code}"
+                "は現在の市区町村コードではありません。帰住予定地を直してください）"
+            ),
+        )
+    municipality = allowance.municipality
     return RentCeiling(
         yen=allowance.yen,
         source=RentCeilingSource.HOUSING_ALLOWANCE,
-        grade=allowance.grade,
-        municipal_value=allowance.municipal,
-        label_ja=(f"住宅扶助の上限（{allowance.grade}・{size}世帯・{basis}）"),
+        grade=municipality.grade,
+        municipal_value=municipality.basis is CeilingBasis.CITY,
+        ceiling_basis=municipality.basis,
+        ceiling_row=municipality.row,
+        household_column=allowance.size_label_ja,
+        data_as_of=allowance.source_date,
+        label_ja=(
+            f"住宅扶助の上限（{municipality.name}・{municipality.grade}・"
+            f"{allowance.size_label_ja}世帯：{municipality.row}の基準額）"
+        ),
     )
+
+
+def matching_rent_ceiling_yen(person: Person) -> int:
+    """The ceiling a match applies; a person without one cannot be matched (422)."""
+    ceiling = rent_ceiling_of(person)
+    if ceiling.yen is None:
+        raise UnprocessableEntity(
+            f"Person {person.reference}: home_municipality_code {person.home_municipality_code} "
+            "is not a current municipality code, so no 住宅扶助 ceiling applies; correct it "
+            "(or set needs.rent_ceiling_yen) before matching."
+        )
+    return ceiling.yen
 
 
 def read_model(person: Person) -> PersonRead:
@@ -288,7 +326,7 @@ def person_context(person: Person) -> explain.PersonContext:
         person=person,
         # In the criteria's order (criteria_for), which the distances of each row follow.
         anchors=sorted(places_read(person).anchors, key=_required_first),
-        rent_ceiling_yen=rent_ceiling_of(person).yen,
+        rent_ceiling_yen=matching_rent_ceiling_yen(person),
         coverage_date=coverage_date,
         active_plan=[
             entry

@@ -86,7 +86,11 @@ def test_create_and_read_round_trip(client: TestClient, center: OrgFixture) -> N
         "source": "housing_allowance",
         "grade": "1級地-1",
         "municipal_value": True,
-        "label_ja": "住宅扶助の上限（1級地-1・1人世帯・市区町村の基準額）",
+        "ceiling_basis": "city",
+        "ceiling_row": "大阪市",
+        "household_column": "1人",
+        "data_as_of": "2026-04",
+        "label_ja": "住宅扶助の上限（大阪市・1級地-1・1人世帯：大阪市の基準額）",
     }
     anchor = read["places"]["anchors"][0]
     assert anchor["kind_label_ja"] == "精神科病院（通院先）"
