@@ -19,6 +19,7 @@ from housing_match.models import Dwelling, Organisation, OrganisationKind, Vacan
 from housing_match.organisations.repository import OrganisationRepository
 from housing_match.organisations.schemas import OrganisationCreate
 from housing_match.organisations.service import create_organisation
+from housing_match.registry.accessibility import ground_floor_or_lift
 from housing_match.registry.mapping import new_dwelling
 from housing_match.registry.schemas import DwellingInput
 from housing_match.registry.service import ProfileCache, check_registration_standards
@@ -104,7 +105,12 @@ def _dwelling_input(rng: random.Random, city: DemoCity, number: int) -> Dwelling
     data["floor"] = rng.randint(1, data["floors_total"])
     data["has_elevator"] = data["floors_total"] >= 4 and rng.random() < 0.8
     data["step_free_entrance"] = rng.random() < 0.35
-    data["wheelchair_accessible"] = data["step_free_entrance"] and rng.random() < 0.3
+    # Only a home with a step-free route may claim wheelchair access (registry/accessibility).
+    data["wheelchair_accessible"] = (
+        data["step_free_entrance"]
+        and rng.random() < 0.3
+        and ground_floor_or_lift(floor=data["floor"], has_elevator=data["has_elevator"])
+    )
     if shared:
         capacity = rng.randint(3, 9)
         data["shared_house"] = {
@@ -121,6 +127,7 @@ def _dwelling_input(rng: random.Random, city: DemoCity, number: int) -> Dwelling
         data["floor_area_m2"] = str(15 * capacity + 10 + rng.randint(0, 40))
         data["facilities"] = {
             "kitchen": "shared", "toilet": "shared", "storage": "in_unit", "bath": "shared",
+            "washbasin": "shared",
         }  # fmt: skip
         data["rent_yen"] = rng.randrange(30000, 52000, 1000)
     else:
@@ -130,7 +137,7 @@ def _dwelling_input(rng: random.Random, city: DemoCity, number: int) -> Dwelling
         data["floor_area_m2"] = str(area)
         data["facilities"] = {
             "kitchen": "in_unit", "toilet": "in_unit", "storage": "in_unit",
-            "bath": "shared" if shared_bath else "in_unit",
+            "bath": "shared" if shared_bath else "in_unit", "washbasin": "in_unit",
         }  # fmt: skip
         data["rent_yen"] = int(float(area) * city.rent_per_m2 * rng.uniform(0.8, 1.25)) // 100 * 100
     data["common_fee_yen"] = rng.choice((0, 2000, 3000, 5000))

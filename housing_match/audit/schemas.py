@@ -32,6 +32,12 @@ RULE_LABELS: dict[str, tuple[str, str]] = {
     "facility.toilet": ("便所", "Toilet"),
     "facility.storage": ("収納設備", "Storage"),
     "facility.bath": ("浴室又はシャワー室", "Bath or shower"),
+    "facility.washbasin": ("洗面設備", "Washbasin"),
+    "facility.toilet_in_unit": ("便所を住戸内に（共用不可）", "Toilet in the unit, not shared"),
+    "facility.washbasin_in_unit": (
+        "洗面設備を住戸内に（共用不可）",
+        "Washbasin in the unit, not shared",
+    ),
     "shared_house.capacity": (
         "共同居住型：居住人数と専用居室",
         "Shared house: residents and private rooms",

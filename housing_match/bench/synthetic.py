@@ -35,6 +35,7 @@ from housing_match.models import Organisation, OrganisationKind
 from housing_match.organisations.schemas import OrganisationCreate
 from housing_match.organisations.service import create_organisation
 from housing_match.registry import bulk_format, bulk_service
+from housing_match.registry.accessibility import ground_floor_or_lift
 from housing_match.vocabulary import PersonCategory, RiskKind
 
 Progress = Callable[[str], None]
@@ -261,11 +262,16 @@ def flat_dwelling(rng: random.Random, city: City, number: int) -> dict[str, Any]
         "municipality_code": city.code,
         "latitude": latitude,
         "longitude": longitude,
-        "floor": rng.randint(1, floors_total),
+        "floor": (floor := rng.randint(1, floors_total)),
         "floors_total": floors_total,
-        "has_elevator": _yes(floors_total >= 4 and rng.random() < 0.8),
+        "has_elevator": _yes(elevator := floors_total >= 4 and rng.random() < 0.8),
         "step_free_entrance": _yes(step_free),
-        "wheelchair_accessible": _yes(step_free and rng.random() < 0.3),
+        # Only a home with a step-free route may claim wheelchair access.
+        "wheelchair_accessible": _yes(
+            step_free
+            and rng.random() < 0.3
+            and ground_floor_or_lift(floor=floor, has_elevator=elevator)
+        ),
         "construction_started_on": built.isoformat(),
         "is_existing_building": _yes(existing),
         # Older buildings are registered with a seismic diagnosis or retrofit, as they must.
@@ -295,7 +301,7 @@ def flat_dwelling(rng: random.Random, city: City, number: int) -> dict[str, Any]
             "shared_laundry": "yes",
             "floor_area_m2": str(15 * capacity + 10 + rng.randint(0, 40)),
             "kitchen": "shared", "toilet": "shared", "storage": "in_unit", "bath": "shared",
-            "rent_yen": rng.randrange(28000, 52000, 1000),
+            "washbasin": "shared", "rent_yen": rng.randrange(28000, 52000, 1000),
         }  # fmt: skip
     else:
         shared_bath = rng.random() < 0.1
@@ -304,7 +310,7 @@ def flat_dwelling(rng: random.Random, city: City, number: int) -> dict[str, Any]
         row |= _SHARED_FIELDS | {
             "floor_area_m2": f"{area:.2f}",
             "kitchen": "in_unit", "toilet": "in_unit", "storage": "in_unit",
-            "bath": "shared" if shared_bath else "in_unit",
+            "bath": "shared" if shared_bath else "in_unit", "washbasin": "in_unit",
             "rent_yen": int(area * city.rent_per_m2 * rng.uniform(0.75, 1.25)) // 100 * 100,
         }  # fmt: skip
     row["common_fee_yen"] = rng.choice((0, 2000, 3000, 5000))

@@ -21,6 +21,7 @@ from housing_match.matching.schemas import (
 )
 from housing_match.matching.vocabulary import COVERER_KIND_LABELS_JA, CovererKind
 from housing_match.models import Person, SupportPlanEntry
+from housing_match.registry.accessibility import ground_floor_or_lift
 from housing_match.registry.schemas import DwellingRead, RegistrationClass
 from housing_match.registry.standards import DwellingKind
 from housing_match.vocabulary import (
@@ -173,7 +174,10 @@ def factor_explanations(
         label
         for present, label in (
             (dwelling.step_free_entrance, "玄関段差なし"),
-            (dwelling.floor <= 1 or dwelling.has_elevator, "1階またはエレベーター"),
+            (
+                ground_floor_or_lift(floor=dwelling.floor, has_elevator=dwelling.has_elevator),
+                "1階またはエレベーター",
+            ),
             (dwelling.wheelchair_accessible, "車いす対応"),
         )
         if present

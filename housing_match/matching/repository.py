@@ -85,6 +85,7 @@ from housing_match.models import (
     PersonReadLogEntry,
     Vacancy,
 )
+from housing_match.registry.accessibility import ground_floor_or_lift_sql, step_free_route_sql
 from housing_match.registry.mapping import dwelling_read_from_columns
 from housing_match.registry.schemas import DwellingRead
 from housing_match.repository import RepositoryBase
@@ -481,12 +482,12 @@ class MatchSql:
             cast(min_area, Numeric).is_(None), Listing.private_area_m2 >= min_area
         )
         max_floor = self._p("max_floor", Integer)
+        # A wheelchair needs the step-free route as well as the dwelling's claim: the rule is
+        # tested here, not trusted to the flag.
+        route = step_free_route_sql(Listing.step_free_entrance, Listing.floor, Listing.has_elevator)
         checks[HardConstraint.ACCESSIBILITY] = and_(
-            self._unless("wheelchair", Listing.wheelchair_accessible.is_(True)),
-            self._unless(
-                "no_stairs",
-                and_(Listing.step_free_entrance, or_(Listing.floor <= 1, Listing.has_elevator)),
-            ),
+            self._unless("wheelchair", and_(Listing.wheelchair_accessible.is_(True), route)),
+            self._unless("no_stairs", route),
             or_(cast(max_floor, Integer).is_(None), Listing.floor <= max_floor),
         )
         checks[HardConstraint.FACILITIES] = and_(
@@ -596,7 +597,7 @@ class MatchSql:
         values[Factor.ACCESSIBILITY] = cast(
             (
                 cast(Listing.step_free_entrance, Integer)
-                + cast(or_(Listing.floor <= 1, Listing.has_elevator), Integer)
+                + cast(ground_floor_or_lift_sql(Listing.floor, Listing.has_elevator), Integer)
                 + cast(Listing.wheelchair_accessible, Integer)
             )
             / 3.0,

@@ -24,6 +24,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from housing_match.models.base import Base, Timestamps, UUIDPrimaryKey
+from housing_match.registry.accessibility import WHEELCHAIR_CLAIM_CHECK
 
 FACILITY_VALUES = "('in_unit', 'shared', 'none')"
 
@@ -47,6 +48,9 @@ class Dwelling(UUIDPrimaryKey, Timestamps, Base):
         CheckConstraint(f"toilet IN {FACILITY_VALUES}", name="toilet"),
         CheckConstraint(f"storage IN {FACILITY_VALUES}", name="storage"),
         CheckConstraint(f"bath IN {FACILITY_VALUES}", name="bath"),
+        CheckConstraint(f"washbasin IN {FACILITY_VALUES}", name="washbasin"),
+        # registry/accessibility.py: a wheelchair claim needs a step-free route.
+        CheckConstraint(WHEELCHAIR_CLAIM_CHECK, name="wheelchair_step_free_route"),
         CheckConstraint("floor_area_m2 > 0", name="floor_area_positive"),
         CheckConstraint(
             "rent_yen >= 0 AND common_fee_yen >= 0 AND deposit_yen >= 0 AND key_money_yen >= 0",
@@ -117,6 +121,7 @@ class Dwelling(UUIDPrimaryKey, Timestamps, Base):
     toilet: Mapped[str] = mapped_column(String(8))
     storage: Mapped[str] = mapped_column(String(8))
     bath: Mapped[str] = mapped_column(String(8))
+    washbasin: Mapped[str] = mapped_column(String(8))  # 洗面設備 (migration 0010)
 
     construction_started_on: Mapped[date | None] = mapped_column(Date)
     is_existing_building: Mapped[bool] = mapped_column(Boolean)

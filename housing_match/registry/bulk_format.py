@@ -63,6 +63,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("toilet", "便所", "in_unit, shared or none."),
     Column("storage", "収納", "in_unit, shared or none."),
     Column("bath", "浴室", "Bath or shower: in_unit, shared or none."),
+    Column("washbasin", "洗面設備", "in_unit, shared or none."),
     Column("construction_started_on", "着工日", "YYYY-MM-DD."),
     Column("is_existing_building", "既存住宅", "yes/no."),
     Column("seismic_evidence", "耐震性", "none, diagnosis, retrofit or planned."),
@@ -422,6 +423,7 @@ REQUIRED_KEYS = frozenset(
         "toilet",
         "storage",
         "bath",
+        "washbasin",
         "is_existing_building",
         "rent_yen",
     }
@@ -531,6 +533,7 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "toilet": _word("toilet", _FACILITY_WORDS),
     "storage": _word("storage", _FACILITY_WORDS),
     "bath": _word("bath", _FACILITY_WORDS),
+    "washbasin": _word("washbasin", _FACILITY_WORDS),
     "construction_started_on": _plain,
     "is_existing_building": _boolean("is_existing_building"),
     "seismic_evidence": _word("seismic_evidence", _SEISMIC_WORDS),
@@ -635,7 +638,9 @@ def _accepted_categories(value: Any, errors: list[str]) -> list[str] | None:
 def _nest(parsed: dict[str, Any], accepted: list[str] | None) -> dict[str, Any]:
     body: dict[str, Any] = {key: value for key, value in parsed.items() if key in _TOP_LEVEL_KEYS}
     body["location"] = {"latitude": parsed["latitude"], "longitude": parsed["longitude"]}
-    body["facilities"] = {key: parsed[key] for key in ("kitchen", "toilet", "storage", "bath")}
+    body["facilities"] = {
+        key: parsed[key] for key in ("kitchen", "toilet", "storage", "bath", "washbasin")
+    }
     body["accepted_categories"] = accepted
     whole = set(parsed.get("required_whole_tenancy_risks", []))
     required = list(dict.fromkeys([*parsed.get("required_risks", []), *sorted(whole)]))
@@ -680,6 +685,7 @@ _TOP_LEVEL_KEYS = frozenset(
         "toilet",
         "storage",
         "bath",
+        "washbasin",
         "required_risks",
         "required_whole_tenancy_risks",
         "shared_room_areas_m2",
@@ -775,6 +781,7 @@ FAST_PARSERS: dict[str, Callable[[str], Any]] = {
     "toilet": _fast_word(_FACILITY_WORDS),
     "storage": _fast_word(_FACILITY_WORDS),
     "bath": _fast_word(_FACILITY_WORDS),
+    "washbasin": _fast_word(_FACILITY_WORDS),
     "construction_started_on": _fast_plain,
     "is_existing_building": _fast_boolean,
     "seismic_evidence": _fast_word(_SEISMIC_WORDS),
@@ -853,6 +860,7 @@ def flat_row(
         "toilet": data.facilities.toilet.value,
         "storage": data.facilities.storage.value,
         "bath": data.facilities.bath.value,
+        "washbasin": data.facilities.washbasin.value,
         "construction_started_on": (
             data.construction_started_on.isoformat() if data.construction_started_on else ""
         ),

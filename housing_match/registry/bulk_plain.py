@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 
 from housing_match.jurisdiction import jurisdiction_code_error
 from housing_match.registry import standards
+from housing_match.registry.accessibility import has_step_free_route
 from housing_match.registry.bulk_format import FAST_PARSERS, UNSURE
 from housing_match.registry.copy_text import (
     FLAG,
@@ -152,6 +153,7 @@ def _plain_row(
     toilet: str | None,
     storage: str | None,
     bath: str | None,
+    washbasin: str | None,
     construction_started_on: str | None,
     is_existing_building: bool | None,
     seismic_evidence: str | None,
@@ -196,6 +198,7 @@ def _plain_row(
         or toilet is None
         or storage is None
         or bath is None
+        or washbasin is None
     ):
         return None
     if floor is None:
@@ -233,6 +236,15 @@ def _plain_row(
         and key_money_yen.__class__ is int
         and 0 <= key_money_yen <= _MONEY_MAX
         and bool(targets) == (registration_class == _EXCLUSIVE)
+        # A wheelchair claim without a step-free route: the model words the refusal.
+        and (
+            wheelchair_accessible is not True
+            or has_step_free_route(
+                step_free_entrance=step_free_entrance is True,
+                floor=floor,
+                has_elevator=has_elevator is True,
+            )
+        )
     ):
         return None
     started: date | None = None
@@ -319,6 +331,7 @@ def _plain_row(
         toilet=_PROVISIONS[toilet],
         storage=_PROVISIONS[storage],
         bath=_PROVISIONS[bath],
+        washbasin=_PROVISIONS[washbasin],
         shared_house=shared_facts,
     )
     cells = [
@@ -346,6 +359,7 @@ def _plain_row(
         toilet,
         storage,
         bath,
+        washbasin,
         started.isoformat() if started else NULL,
         FLAG[is_existing_building],
         seismic,

@@ -68,6 +68,7 @@ def dwelling_values(data: DwellingInput) -> dict[str, Any]:
         "toilet": data.facilities.toilet.value,
         "storage": data.facilities.storage.value,
         "bath": data.facilities.bath.value,
+        "washbasin": data.facilities.washbasin.value,
         "construction_started_on": data.construction_started_on,
         "is_existing_building": data.is_existing_building,
         "seismic_evidence": data.seismic_evidence.value,
@@ -150,6 +151,7 @@ def _nested(columns: Mapping[str, Any], location: GeoPoint) -> dict[str, Any]:
             "toilet": columns["toilet"],
             "storage": columns["storage"],
             "bath": columns["bath"],
+            "washbasin": columns["washbasin"],
         },
         "accepted_categories": (
             None if columns["accepts_all_categories"] else columns["accepted_categories"]
@@ -173,6 +175,7 @@ def dwelling_facts(data: DwellingInput) -> DwellingFacts:
         toilet=data.facilities.toilet,
         storage=data.facilities.storage,
         bath=data.facilities.bath,
+        washbasin=data.facilities.washbasin,
         shared_house=(
             SharedHouseFacts(
                 capacity=shared.capacity,

@@ -24,6 +24,7 @@ from sqlalchemy.orm import InstrumentedAttribute, aliased
 from sqlalchemy.orm.util import AliasedClass
 
 from housing_match.models import Dwelling, StandardsProfile, Vacancy
+from housing_match.registry.accessibility import step_free_route_sql
 from housing_match.repository import RepositoryBase
 
 
@@ -248,7 +249,9 @@ class DwellingRepository(RepositoryBase[Dwelling]):
             conditions.append(Dwelling.wheelchair_accessible.is_(True))
         if filters.step_free:
             conditions.append(
-                and_(Dwelling.step_free_entrance, or_(Dwelling.floor <= 1, Dwelling.has_elevator))
+                step_free_route_sql(
+                    Dwelling.step_free_entrance, Dwelling.floor, Dwelling.has_elevator
+                )
             )
         if filters.open_vacancy:
             # An alias, so a vacancy search using these filters does not correlate to itself.

@@ -10,6 +10,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from housing_match.registry.accessibility import wheelchair_claim_error
 from housing_match.registry.standards import DwellingKind, FacilityProvision, SeismicEvidence
 from housing_match.schemas_common import GeoPoint, MunicipalityCode
 from housing_match.vocabulary import PersonCategory, RiskKind
@@ -77,6 +78,12 @@ class Facilities(BaseModel):
     toilet: FacilityProvision
     storage: FacilityProvision
     bath: FacilityProvision = Field(description="Bath or shower.")
+    washbasin: FacilityProvision = Field(
+        description=(
+            "洗面設備. An ordinary dwelling needs it, and its toilet, in the unit; only a "
+            "shared house shares them."
+        )
+    )
 
 
 class RequiredRisk(BaseModel):
@@ -107,11 +114,19 @@ class DwellingInput(BaseModel):
     municipality_code: MunicipalityCode
     location: GeoPoint
     floor_area_m2: AreaM2
-    floor: int = Field(default=1, ge=-5, le=100)
+    floor: int = Field(
+        default=1, ge=-5, le=100, description="1 is the ground floor (1階); below it, basements."
+    )
     floors_total: int = Field(default=1, ge=1, le=100)
     has_elevator: bool = False
     step_free_entrance: bool = False
-    wheelchair_accessible: bool = False
+    wheelchair_accessible: bool = Field(
+        default=False,
+        description=(
+            "車いす対応. Only with a step-free route: step_free_entrance, and floor 1 or "
+            "has_elevator (else 422)."
+        ),
+    )
     facilities: Facilities
     construction_started_on: date | None = None
     is_existing_building: bool
@@ -141,6 +156,14 @@ class DwellingInput(BaseModel):
             raise ValueError("exclusive_target_categories are only for exclusive dwellings")
         if self.floor > self.floors_total:
             raise ValueError("floor cannot be above floors_total")
+        wheelchair = wheelchair_claim_error(
+            wheelchair_accessible=self.wheelchair_accessible,
+            step_free_entrance=self.step_free_entrance,
+            floor=self.floor,
+            has_elevator=self.has_elevator,
+        )
+        if wheelchair is not None:
+            raise ValueError(wheelchair)
         kinds = [risk.risk_kind for risk in self.required_risks]
         if len(kinds) != len(set(kinds)):
             raise ValueError("each risk kind may be required once")

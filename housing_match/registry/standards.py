@@ -79,6 +79,7 @@ class DwellingFacts:
     toilet: FacilityProvision
     storage: FacilityProvision
     bath: FacilityProvision  # bath or shower
+    washbasin: FacilityProvision  # 洗面設備
     shared_house: SharedHouseFacts | None = None  # required when kind == SHARED_HOUSE
 
     def __post_init__(self) -> None:
@@ -413,8 +414,8 @@ def _japanese_date(day: date) -> str:
 def _ordinary_area_violations(
     facts: DwellingFacts, parameters: StandardsParameters
 ) -> Iterator[Violation]:
-    # A toilet is not among them: only a shared kitchen, storage or bath is what the
-    # standard accepts as giving an environment equivalent to having it in the unit.
+    # A toilet or washbasin is not among them: only a shared kitchen, storage or bath is what
+    # the standard accepts as giving an environment equivalent to having it in the unit.
     uses_shared_facilities = FacilityProvision.SHARED in (facts.kitchen, facts.storage, facts.bath)
     if facts.is_existing_building:
         limit = (
@@ -453,7 +454,11 @@ _FACILITY_NAMES: Final = {
     "toilet": ("便所", "toilet"),
     "storage": ("収納設備", "storage"),
     "bath": ("浴室又はシャワー室", "bath or shower"),
+    "washbasin": ("洗面設備", "washbasin"),
 }
+# What an ordinary dwelling may share instead of having it in the unit (with the lower
+# floor-area minimum); the toilet and the washbasin must be in the unit.
+SHAREABLE_IN_ORDINARY: Final = frozenset({"kitchen", "storage", "bath"})
 
 
 def _facility_violations(facts: DwellingFacts) -> Iterator[Violation]:
@@ -462,18 +467,38 @@ def _facility_violations(facts: DwellingFacts) -> Iterator[Violation]:
         "toilet": facts.toilet,
         "storage": facts.storage,
         "bath": facts.bath,
+        "washbasin": facts.washbasin,
     }
     for facility, provision in provisions.items():
-        if provision != FacilityProvision.NONE:
-            continue
         name_ja, name_en = _FACILITY_NAMES[facility]
-        yield Violation(
-            rule_id=f"facility.{facility}",
-            message_ja=f"{name_ja}がありません（住戸内又は共用部分に設ける必要があります）",
-            message_en=f"No {name_en}: one is required in the unit or as a shared facility",
-            measured=FacilityProvision.NONE.value,
-            limit=f"{FacilityProvision.IN_UNIT.value} or {FacilityProvision.SHARED.value}",
-        )
+        if provision == FacilityProvision.NONE:
+            if facility in SHAREABLE_IN_ORDINARY:
+                where_ja, where_en = "住戸内又は共用部分", "in the unit or as a shared facility"
+                limit = f"{FacilityProvision.IN_UNIT.value} or {FacilityProvision.SHARED.value}"
+            else:
+                where_ja, where_en = "住戸内", "in the unit"
+                limit = FacilityProvision.IN_UNIT.value
+            yield Violation(
+                rule_id=f"facility.{facility}",
+                message_ja=f"{name_ja}がありません（{where_ja}に設ける必要があります）",
+                message_en=f"No {name_en}: one is required {where_en}",
+                measured=FacilityProvision.NONE.value,
+                limit=limit,
+            )
+        elif provision == FacilityProvision.SHARED and facility not in SHAREABLE_IN_ORDINARY:
+            yield Violation(
+                rule_id=f"facility.{facility}_in_unit",
+                message_ja=(
+                    f"{name_ja}が共用です（共同居住型でない住宅では{name_ja}を住戸内に設ける"
+                    "必要があります。共用にできるのは台所・収納設備・浴室又はシャワー室のみ）"
+                ),
+                message_en=(
+                    f"The {name_en} is shared: outside a shared house it must be in the unit "
+                    "(only the kitchen, storage and bath or shower may be shared)"
+                ),
+                measured=FacilityProvision.SHARED.value,
+                limit=FacilityProvision.IN_UNIT.value,
+            )
 
 
 _COMMON_SPACES: Final = (

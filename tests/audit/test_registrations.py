@@ -78,6 +78,27 @@ def test_violations_grouped_by_rule_with_counts(
     assert {item["dwelling_id"] for item in report["items"]} == {no_kitchen, old_and_bare}
 
 
+def test_a_shared_toilet_registered_before_the_rule_shows_as_newly_non_compliant(
+    client: TestClient, session: Session, corporation: OrgFixture, municipality: OrgFixture
+) -> None:
+    shared_toilet = osaka_dwelling(client, corporation, municipality, "T-1")
+    osaka_dwelling(client, corporation, municipality, "T-2", east_m=100)
+    # As registered when the engine let an ordinary dwelling share its toilet: compliant then.
+    degrade(session, shared_toilet, toilet="shared", washbasin="shared")
+
+    report = get_json(client, PATH, municipality)
+
+    assert (report["checked"], report["non_compliant"], report["newly_non_compliant"]) == (2, 1, 1)
+    assert [(rule["rule_id"], rule["label_ja"]) for rule in report["rules"]] == [
+        ("facility.toilet_in_unit", "便所を住戸内に（共用不可）"),
+        ("facility.washbasin_in_unit", "洗面設備を住戸内に（共用不可）"),
+    ]
+    (item,) = report["items"]
+    assert item["dwelling_id"] == shared_toilet
+    assert item["compliant_when_checked"] is True
+    assert item["violations"][0]["message_ja"].startswith("便所が共用です")
+
+
 def test_shared_house_counts_dwellings_and_violations_apart(
     client: TestClient, session: Session, corporation: OrgFixture, municipality: OrgFixture
 ) -> None:

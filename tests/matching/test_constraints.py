@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from housing_match.models import Vacancy
+from housing_match.models import MatchListing, Vacancy
 from tests.conftest import OrgFixture
 from tests.matching.factories import (
     at,
@@ -149,8 +149,9 @@ def test_accessibility(client: TestClient, center: OrgFixture, homes: Homes) -> 
         step_free_entrance=True,
         wheelchair_accessible=True,
     )
-    stairs = homes(floor=2, floors_total=3, step_free_entrance=True, wheelchair_accessible=True)
-    step = homes(floor=1, floors_total=3, step_free_entrance=False, wheelchair_accessible=True)
+    # Without a step-free route the registry refuses the wheelchair claim itself.
+    stairs = homes(floor=2, floors_total=3, step_free_entrance=True)
+    step = homes(floor=1, floors_total=3, step_free_entrance=False)
     narrow = homes(floor=1, floors_total=3, step_free_entrance=True, wheelchair_accessible=False)
     person = create_person(
         client, center, needs={"rent_ceiling_yen": 50_000, "wheelchair": True, "no_stairs": True}
@@ -170,6 +171,44 @@ def test_accessibility(client: TestClient, center: OrgFixture, homes: Homes) -> 
     )
 
 
+def test_a_step_free_route_is_a_step_free_entrance_and_the_ground_floor_or_a_lift(
+    client: TestClient, center: OrgFixture, homes: Homes
+) -> None:
+    ground = homes(floor=1, floors_total=3, step_free_entrance=True)
+    lift = homes(floor=4, floors_total=5, has_elevator=True, step_free_entrance=True)
+    upper = homes(floor=2, floors_total=3, step_free_entrance=True)
+    basement = homes(floor=-1, floors_total=3, step_free_entrance=True)
+    step = homes(floor=1, floors_total=3, step_free_entrance=False, has_elevator=True)
+    person = create_person(client, center, needs={"rent_ceiling_yen": 50_000, "no_stairs": True})
+
+    body = matches(client, center, person)
+
+    assert_constraint(
+        body, "accessibility", admitted=[ground, lift], refused=[upper, basement, step]
+    )
+    label = next(i["label_ja"] for i in body["excluded_by"] if i["constraint"] == "accessibility")
+    assert label == "バリアフリー（車いす・段差・階数）"
+
+
+def test_a_wheelchair_needs_the_route_whatever_the_listing_claims(
+    client: TestClient, session: Session, center: OrgFixture, homes: Homes
+) -> None:
+    claimed = homes(floor=1, floors_total=3, step_free_entrance=True, wheelchair_accessible=True)
+    route = homes(floor=1, floors_total=3, step_free_entrance=True, wheelchair_accessible=True)
+    # A listing whose claim outlived its route (the registry and the database refuse such a
+    # dwelling; a listing is matched on the rule, never on the flag alone).
+    session.execute(
+        update(MatchListing)
+        .where(MatchListing.vacancy_id == claimed)
+        .values(floor=3, has_elevator=False)
+    )
+    person = create_person(client, center, needs={"rent_ceiling_yen": 50_000, "wheelchair": True})
+
+    assert_constraint(
+        matches(client, center, person), "accessibility", admitted=[route], refused=[claimed]
+    )
+
+
 def test_facilities_in_the_unit(client: TestClient, center: OrgFixture, homes: Homes) -> None:
     own_bath = homes()
     shared_bath = homes(
@@ -178,6 +217,7 @@ def test_facilities_in_the_unit(client: TestClient, center: OrgFixture, homes: H
             "toilet": "in_unit",
             "storage": "in_unit",
             "bath": "shared",
+            "washbasin": "in_unit",
         }
     )
     person = create_person(

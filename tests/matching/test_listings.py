@@ -129,7 +129,7 @@ def _fill(session: Session, authority: OrgFixture, corporation: OrgFixture, coun
             INSERT INTO dwellings (authority_id, applicant_id, registration_number, status,
                 registration_class, kind, address, municipality_code, location, floor_area_m2,
                 floor, floors_total, has_elevator, step_free_entrance, wheelchair_accessible,
-                kitchen, toilet, storage, bath, is_existing_building, seismic_evidence,
+                kitchen, toilet, storage, bath, washbasin, is_existing_building, seismic_evidence,
                 rent_yen, common_fee_yen, deposit_yen, key_money_yen, accepts_all_categories,
                 pets_allowed, smoking_allowed)
             SELECT :authority, :corporation, 'X-' || g, 'registered', 'registered', 'ordinary',
@@ -137,7 +137,7 @@ def _fill(session: Session, authority: OrgFixture, corporation: OrgFixture, coun
                 ST_SetSRID(ST_MakePoint(:lon + (random() - 0.5) * 0.3,
                                         :lat + (random() - 0.5) * 0.3), 4326)::geography,
                 20 + g % 15, 1, 3, false, true, false, 'in_unit', 'in_unit', 'in_unit',
-                'in_unit', true, 'none', 30000 + (g % 30) * 1000, 0, 0, 0, true, false, false
+                'in_unit', 'in_unit', true, 'none', 30000 + (g % 30) * 1000, 0, 0, 0, true, false, false
             FROM generate_series(1, :count) AS g
             """
         ),

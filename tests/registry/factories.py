@@ -28,6 +28,7 @@ def dwelling_payload(**overrides: Any) -> dict[str, Any]:
             "toilet": "in_unit",
             "storage": "in_unit",
             "bath": "in_unit",
+            "washbasin": "in_unit",
         },
         "construction_started_on": "1995-04-01",
         "is_existing_building": True,
@@ -63,6 +64,7 @@ def shared_house_payload(capacity: int = 3, **overrides: Any) -> dict[str, Any]:
             "toilet": "shared",
             "storage": "in_unit",
             "bath": "shared",
+            "washbasin": "shared",
         },
         **overrides,
     )

@@ -48,6 +48,7 @@ def flat(number: str, **overrides: Any) -> dict[str, Any]:
         "toilet": "専用",
         "storage": "専用",
         "bath": "共用",
+        "washbasin": "専用",
         "construction_started_on": "1995-04-01",
         "is_existing_building": "はい",
         "rent_yen": "42,000",

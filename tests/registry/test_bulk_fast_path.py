@@ -186,6 +186,7 @@ def _base(rng: random.Random) -> dict[str, str]:
         "toilet": rng.choice(["in_unit", "shared", "none", "専用", "共用"]),
         "storage": rng.choice(["in_unit", "shared", "none", "専用"]),
         "bath": rng.choice(["in_unit", "shared", "none", "共用"]),
+        "washbasin": rng.choice(["in_unit", "shared", "none", "専用", "共用"]),
         "construction_started_on": rng.choice(["", "1975-03-01", "1981-06-01", "2010-10-10"]),
         "is_existing_building": rng.choice(["yes", "no", "はい", "いいえ"]),
         "seismic_evidence": rng.choice(["", "none", "diagnosis", "耐震改修", "改修予定"]),
@@ -209,6 +210,13 @@ def _base(rng: random.Random) -> dict[str, str]:
     for key in ("exclusive_target_categories", "accepted_categories"):
         if any(word in row[key] for word in ("unknown", "ALL")):
             row[key] = "elderly"
+    # A wheelchair claim needs a step-free route: the ground floor or a lift (the mutations
+    # break this).
+    route = row["step_free_entrance"] == "yes" and (
+        row["floor"] == "1" or row["has_elevator"] in {"yes", "はい", "1", "○", "TRUE"}
+    )
+    if row["wheelchair_accessible"] == "はい" and not route:
+        row["wheelchair_accessible"] = "いいえ"
     if shared:
         row |= _base_shared(rng)
     if rng.random() < 0.3:
@@ -289,6 +297,12 @@ def _mutations() -> list[Callable[[random.Random, dict[str, str]], None]]:
     def kind(rng: random.Random, row: dict[str, str]) -> None:
         row["kind"] = rng.choice(["ordinary", "shared_house", "一般", "other"])
 
+    def wheelchair(rng: random.Random, row: dict[str, str]) -> None:
+        row["wheelchair_accessible"] = rng.choice(["はい", "yes", "1"])
+        row["step_free_entrance"] = rng.choice(["", "yes", "no"])
+        row["has_elevator"] = rng.choice(["", "yes", "no", "○"])
+        row["floor"] = rng.choice(["", "-1", "0", "1", "2"])
+
     return [
         length("registration_number", 64),
         length("address", 300),
@@ -310,6 +324,7 @@ def _mutations() -> list[Callable[[random.Random, dict[str, str]], None]]:
         set_("seismic_evidence", lambda rng: rng.choice(["planned", "耐震診断", "x", "Retrofit"])),
         exclusive,
         kind,
+        wheelchair,
         shared_cells,
         shared_cells,
         shared_cells,
@@ -470,6 +485,7 @@ def test_the_plain_path_checks_against_the_profile_in_force() -> None:
         "toilet": "in_unit",
         "storage": "in_unit",
         "bath": "in_unit",
+        "washbasin": "in_unit",
         "construction_started_on": "1990-01-01",
     }
     for key in [k for k in row if k.startswith("shared_")]:

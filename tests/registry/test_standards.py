@@ -89,6 +89,7 @@ def ordinary(
     toilet: FacilityProvision = IN_UNIT,
     storage: FacilityProvision = IN_UNIT,
     bath: FacilityProvision = IN_UNIT,
+    washbasin: FacilityProvision = IN_UNIT,
     started: date | None = date(2001, 4, 1),
     evidence: SeismicEvidence = SeismicEvidence.NONE,
 ) -> DwellingFacts:
@@ -102,6 +103,7 @@ def ordinary(
         toilet=toilet,
         storage=storage,
         bath=bath,
+        washbasin=washbasin,
     )
 
 
@@ -132,6 +134,7 @@ def shared_house(
         toilet=SHARED,
         storage=IN_UNIT,
         bath=SHARED,
+        washbasin=SHARED,
         shared_house=SharedHouseFacts(
             capacity=residents,
             room_areas_m2=room_areas if room_areas is not None else (Decimal("9"),) * residents,
@@ -148,7 +151,7 @@ def shared_house(
 
 def ordinary_with(area: str, facility: str, provision: FacilityProvision) -> DwellingFacts:
     """An ordinary unit with every facility in the unit except ``facility``."""
-    provisions = {"kitchen": IN_UNIT, "toilet": IN_UNIT, "storage": IN_UNIT, "bath": IN_UNIT}
+    provisions = dict.fromkeys(("kitchen", "toilet", "storage", "bath", "washbasin"), IN_UNIT)
     provisions[facility] = provision
     return ordinary(
         area,
@@ -156,6 +159,7 @@ def ordinary_with(area: str, facility: str, provision: FacilityProvision) -> Dwe
         toilet=provisions["toilet"],
         storage=provisions["storage"],
         bath=provisions["bath"],
+        washbasin=provisions["washbasin"],
     )
 
 
@@ -219,16 +223,26 @@ def test_shared_kitchen_storage_or_bath_lowers_the_minimum_to_18_m2(
 
 
 @pytest.mark.parametrize(
-    "facts",
+    ("facts", "also"),
     [
-        pytest.param(ordinary("18"), id="everything-in-unit"),
-        pytest.param(ordinary("18", toilet=SHARED), id="only-toilet-shared"),
+        pytest.param(ordinary("18"), [], id="everything-in-unit"),
+        # A shared toilet or washbasin does not lower the minimum: it fails on its own.
+        pytest.param(
+            ordinary("18", toilet=SHARED), ["facility.toilet_in_unit"], id="only-toilet-shared"
+        ),
+        pytest.param(
+            ordinary("18", washbasin=SHARED),
+            ["facility.washbasin_in_unit"],
+            id="only-washbasin-shared",
+        ),
     ],
 )
-def test_18_m2_without_a_shared_kitchen_storage_or_bath_fails(facts: DwellingFacts) -> None:
+def test_18_m2_without_a_shared_kitchen_storage_or_bath_fails(
+    facts: DwellingFacts, also: list[str]
+) -> None:
     result = check_dwelling(facts, national())
 
-    assert rule_ids(result) == ["area.ordinary"]
+    assert rule_ids(result) == ["area.ordinary", *also]
     assert result.violations[0].limit == "25"
 
 
@@ -276,7 +290,7 @@ def test_existing_building_before_revision_uses_18_m2_with_shared_facilities() -
 # --- ordinary dwellings: facilities ---------------------------------------------------------
 
 
-@pytest.mark.parametrize("facility", ["kitchen", "toilet", "storage", "bath"])
+@pytest.mark.parametrize("facility", ["kitchen", "toilet", "storage", "bath", "washbasin"])
 def test_a_missing_facility_is_a_violation(facility: str) -> None:
     facts = ordinary_with("30", facility, NONE)
 
@@ -287,7 +301,7 @@ def test_a_missing_facility_is_a_violation(facility: str) -> None:
 
 
 def test_all_missing_facilities_are_reported_in_order() -> None:
-    facts = ordinary("30", kitchen=NONE, toilet=NONE, storage=NONE, bath=NONE)
+    facts = ordinary("30", kitchen=NONE, toilet=NONE, storage=NONE, bath=NONE, washbasin=NONE)
 
     result = check_dwelling(facts, national())
 
@@ -296,13 +310,34 @@ def test_all_missing_facilities_are_reported_in_order() -> None:
         "facility.toilet",
         "facility.storage",
         "facility.bath",
+        "facility.washbasin",
     ]
 
 
-def test_shared_facilities_satisfy_the_facility_rule() -> None:
-    facts = ordinary("25", kitchen=SHARED, toilet=SHARED, storage=SHARED, bath=SHARED)
+def test_a_shared_kitchen_storage_and_bath_satisfy_the_facility_rule() -> None:
+    facts = ordinary("25", kitchen=SHARED, storage=SHARED, bath=SHARED)
 
     assert check_dwelling(facts, national()).compliant
+
+
+@pytest.mark.parametrize(("facility", "name_ja"), [("toilet", "便所"), ("washbasin", "洗面設備")])
+def test_a_shared_toilet_or_washbasin_fails_an_ordinary_dwelling(
+    facility: str, name_ja: str
+) -> None:
+    result = check_dwelling(ordinary_with("30", facility, SHARED), national())
+
+    (violation,) = result.violations
+    assert violation.rule_id == f"facility.{facility}_in_unit"
+    assert violation.message_ja.startswith(f"{name_ja}が共用です")
+    assert "住戸内に設ける必要があります" in violation.message_ja
+    assert (violation.measured, violation.limit) == ("shared", "in_unit")
+
+
+def test_a_missing_toilet_or_washbasin_must_be_in_the_unit() -> None:
+    result = check_dwelling(ordinary("30", toilet=NONE, washbasin=NONE), national())
+
+    assert [v.limit for v in result.violations] == ["in_unit", "in_unit"]
+    assert result.violations[1].message_ja == "洗面設備がありません（住戸内に設ける必要があります）"
 
 
 # --- shared houses (共同居住型) -------------------------------------------------------------
@@ -480,6 +515,7 @@ JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
             ),
             id="ordinary",
         ),
+        pytest.param(ordinary("30", toilet=SHARED, washbasin=SHARED), id="shared-toilet"),
         pytest.param(
             replace(
                 shared_house(
@@ -512,9 +548,12 @@ def test_every_violation_has_a_japanese_and_an_english_message(facts: DwellingFa
 
 def test_every_rule_id_can_fire() -> None:
     ordinary_result = check_dwelling(
-        ordinary("10", kitchen=NONE, toilet=NONE, storage=NONE, bath=NONE, started=None),
+        ordinary(
+            "10", kitchen=NONE, toilet=NONE, storage=NONE, bath=NONE, washbasin=NONE, started=None
+        ),
         national(),
     )
+    shared_in_ordinary = check_dwelling(ordinary("30", toilet=SHARED, washbasin=SHARED), national())
     shared_result = check_dwelling(
         shared_house(
             11,
@@ -528,12 +567,16 @@ def test_every_rule_id_can_fire() -> None:
         national(),
     )
 
-    assert set(rule_ids(ordinary_result)) | set(rule_ids(shared_result)) == {
+    fired = {*rule_ids(ordinary_result), *rule_ids(shared_result), *rule_ids(shared_in_ordinary)}
+    assert fired == {
         "area.ordinary",
         "facility.kitchen",
         "facility.toilet",
         "facility.storage",
         "facility.bath",
+        "facility.washbasin",
+        "facility.toilet_in_unit",
+        "facility.washbasin_in_unit",
         "seismic",
         "shared_house.total_area",
         "shared_house.capacity",
