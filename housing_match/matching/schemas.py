@@ -169,9 +169,19 @@ class Needs(BaseModel):
     min_area_m2: AreaM2 | None = Field(
         default=None, description="Private area; for a shared house, its smallest room."
     )
-    wheelchair: bool = False
+    wheelchair: bool = Field(
+        default=False,
+        description=(
+            "A step-free route (as no_stairs) to a dwelling that claims wheelchair access "
+            "(車いす対応)."
+        ),
+    )
     no_stairs: bool = Field(
-        default=False, description="Step-free entrance, on the ground floor or with an elevator."
+        default=False,
+        description=(
+            "A step-free route: step-free entrance, and the ground floor (1階) or a lift; a "
+            "basement needs the lift too."
+        ),
     )
     max_floor: int | None = Field(default=None, ge=1, le=100)
     required_facilities: list[Facility] = Field(
