@@ -99,6 +99,4 @@ def downgrade() -> None:
     # The withdrawn claims stay withdrawn: the history holds what each was.
     op.drop_constraint(op.f("ck_dwellings_washbasin"), "dwellings", type_="check")
     op.drop_column("dwellings", "washbasin")
-    op.drop_constraint(
-        op.f("ck_dwellings_wheelchair_step_free_route"), "dwellings", type_="check"
-    )
+    op.drop_constraint(op.f("ck_dwellings_wheelchair_step_free_route"), "dwellings", type_="check")

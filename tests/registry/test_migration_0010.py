@@ -138,9 +138,7 @@ def test_existing_rows_are_migrated_as_the_docstring_says(before_0010: str) -> N
     assert found == {number: (basin, claim, claim) for number, (_, basin, claim) in ROWS.items()}
     assert all(compliant for *_, compliant, _ in rows)  # stored results untouched
     assert {row[0] for row in history} == WITHDRAWN
-    _, channel, action, before, after = next(
-        row for row in history if row[0] == "claim-upstairs"
-    )
+    _, channel, action, before, after = next(row for row in history if row[0] == "claim-upstairs")
     assert (channel, action) == ("migration", "dwelling.wheelchair_claim_withdrawn")
     assert before == {
         "wheelchair_accessible": True,
