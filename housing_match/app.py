@@ -24,6 +24,7 @@ from housing_match.registry.endpoints import standards_router
 from housing_match.settings import get_settings
 from housing_match.system.endpoints import router as system_router
 from housing_match.vacancies.endpoints import router as vacancies_router
+from housing_match.web.site import install_web
 
 DESCRIPTION = """
 Matches people leaving prison who are elderly or disabled, supported by the regional
@@ -51,6 +52,9 @@ def create_app() -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         generate_unique_id_function=_operation_id,
+        # Served from vendored assets by install_web: the CDN defaults fail on a closed network.
+        docs_url=None,
+        redoc_url=None,
     )
     install_problem_handlers(app)
 
@@ -75,6 +79,7 @@ def create_app() -> FastAPI:
     app.include_router(webhooks_router)
     app.include_router(history_router)
     app.include_router(audit_router)
+    install_web(app)
     _document_problems(app)
     return app
 

@@ -11,6 +11,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEVELOPMENT_SECRET = "development-only-secret"  # noqa: S105  # refused outside development
 PLACEHOLDER_SECRETS = frozenset({"", "changethis", "change-me", "secret", DEVELOPMENT_SECRET})
 DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/housing_match"
+# 国土地理院's standard map, with the attribution its terms ask for.
+GSI_STANDARD_TILES = "https://cyberjapandata.gsi.go.jp/xyz/std/{z}/{x}/{y}.png"
+GSI_ATTRIBUTION_URL = "https://maps.gsi.go.jp/development/ichiran.html"
 # The matcher's ranking factors and their default weights (housing_match/matching/rules.py).
 DEFAULT_MATCH_WEIGHTS: dict[str, float] = {
     "anchor_distance": 3.0,
@@ -73,6 +76,24 @@ class Settings(BaseSettings):
     webhook_poll_seconds: float = Field(default=5.0, gt=0.0)
     # Plain http to 127.0.0.1/localhost, for tests and local receivers; refused in production.
     webhook_allow_http_loopback: bool = False
+
+    # The web pages' map background: an XYZ tile URL template, or empty for no tiles (a closed
+    # network without a tile server; markers and circles still show on a plain background).
+    map_tile_url: str = GSI_STANDARD_TILES
+    map_tile_attribution: str = "地理院タイル"
+    map_tile_attribution_url: str = GSI_ATTRIBUTION_URL
+    map_tile_max_zoom: int = Field(default=18, ge=1, le=22)
+
+    @field_validator("map_tile_url")
+    @classmethod
+    def _tile_template(cls, value: str) -> str:
+        value = value.strip()
+        if value and not (
+            value.startswith(("https://", "http://", "/"))
+            and all(part in value for part in ("{z}", "{x}", "{y}"))
+        ):
+            raise ValueError("a tile URL is http(s) or a path, with {z}, {x} and {y}; or empty")
+        return value
 
     @field_validator("match_weights")
     @classmethod

@@ -1,0 +1,16 @@
+"""Wires the web interface into the application: static files, the pages, /docs."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from housing_match.web.docs import install_docs
+from housing_match.web.pages import router as pages_router
+from housing_match.web.templating import STATIC_DIR
+
+
+def install_web(app: FastAPI) -> None:
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    install_docs(app)
+    app.include_router(pages_router)

@@ -1,0 +1,48 @@
+/*
+ * Behaviour every page shares. Pages work without it; it only helps.
+ * - The error summary takes the focus when the page loads, so it is read first.
+ * - A link in the error summary moves the focus to its field and scrolls the field's label
+ *   (or legend) into view, not just the bare input (the GOV.UK error summary's behaviour).
+ */
+(function () {
+  "use strict";
+
+  function focusSummary(root) {
+    var summary = (root || document).querySelector("[data-error-summary]");
+    if (summary) summary.focus();
+  }
+
+  function labelFor(input) {
+    var fieldset = input.closest("fieldset");
+    if (fieldset && fieldset.querySelector("legend")) {
+      return fieldset.querySelector("legend");
+    }
+    return document.querySelector('label[for="' + CSS.escape(input.id) + '"]') || input;
+  }
+
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest("[data-error-summary] a[href^='#']");
+    if (!link) return;
+    var target = document.getElementById(decodeURIComponent(link.hash.slice(1)));
+    if (!target) return;
+    if (target.type === "hidden") {
+      // A point picked on a map: its map takes the focus.
+      target = target.closest(".field") && target.closest(".field").querySelector("[data-map]");
+      if (!target) return;
+    }
+    event.preventDefault();
+    labelFor(target).scrollIntoView();
+    target.focus({ preventScroll: true });
+  });
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", function () {
+      focusSummary(document);
+    });
+  } else {
+    focusSummary(document);
+  }
+  document.addEventListener("htmx:load", function (event) {
+    focusSummary(event.target);
+  });
+})();
