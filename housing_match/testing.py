@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from housing_match.dbadmin import ensure_database
 from housing_match.settings import get_settings
 
 
@@ -16,3 +18,14 @@ def database_url_for_tests(worker: str | None = None) -> str:
     if worker:
         name = f"{name}_{worker}"
     return url.set(database=name).render_as_string(hide_password=False)
+
+
+def recreate_database(url: str) -> None:
+    """Drops the database (closing its connections) and creates it again, with PostGIS."""
+    parsed = make_url(url)
+    maintenance = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with maintenance.connect() as connection:
+        quoted = connection.dialect.identifier_preparer.quote(str(parsed.database))
+        connection.execute(text(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)"))
+    maintenance.dispose()
+    ensure_database(url)

@@ -13,28 +13,17 @@ from dataclasses import dataclass
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from housing_match.app import create_app
 from housing_match.auth import CLI_ACTOR
 from housing_match.db import get_session, make_engine
-from housing_match.dbadmin import ensure_database, migrate
+from housing_match.dbadmin import migrate
 from housing_match.models import Organisation, OrganisationKind
 from housing_match.organisations.schemas import OrganisationCreate
 from housing_match.organisations.service import create_api_key, create_organisation
-from housing_match.testing import database_url_for_tests
-
-
-def _recreate_database(url: str) -> None:
-    parsed = make_url(url)
-    maintenance = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with maintenance.connect() as connection:
-        quoted = connection.dialect.identifier_preparer.quote(str(parsed.database))
-        connection.execute(text(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)"))
-    maintenance.dispose()
-    ensure_database(url)
+from housing_match.testing import database_url_for_tests, recreate_database
 
 
 @pytest.fixture(scope="session")
@@ -42,7 +31,7 @@ def database_url(request: pytest.FixtureRequest) -> str:
     # Read from the config rather than xdist's worker_id fixture, so `-p no:xdist` works too.
     worker_id = getattr(request.config, "workerinput", {}).get("workerid")
     url = database_url_for_tests(worker_id)
-    _recreate_database(url)
+    recreate_database(url)
     migrate(url)
     return url
 

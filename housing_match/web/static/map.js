@@ -51,6 +51,7 @@
     config = config || {};
     var leafletMap = L.map(element, {
       zoomControl: false,
+      zoomSnap: 0.25, // fits markers and circles snugly, not only at whole zoom levels
       attributionControl: false,
       keyboard: true,
     });
@@ -91,7 +92,8 @@
         if (circle.label) {
           layer.bindTooltip(escapeHtml(circle.label + "（半径" + formatDistance(circle.radius_m) + "）"));
         }
-        bounds.extend(layer.getBounds());
+        // From the centre and radius: getBounds() needs the map's view, not set yet here.
+        bounds.extend(L.latLng(circle.lat, circle.lon).toBounds(circle.radius_m * 2));
         return layer;
       },
       fit: function () {

@@ -1,0 +1,107 @@
+"""Browser tests: the application served by uvicorn, driven by Chromium.
+
+The server is another process, so it sees only committed data: it runs against a database of
+its own (``<worker's test database>_browser``, rebuilt by the migrations once per run), where
+tests commit what they need under unique names and never clean up. The rolled-back
+transaction of the other tests cannot be shared with it.
+
+Every browser test is in the xdist group ``browser``, so one worker (with ``--dist
+loadgroup``) starts one server and one Chromium for all of them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+
+import pytest
+from playwright.sync_api import Browser, Playwright, sync_playwright
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from housing_match.db import make_engine
+from housing_match.dbadmin import migrate
+from housing_match.served import Server, serve
+from housing_match.testing import database_url_for_tests, recreate_database
+from tests.web.browser import CHROMIUM, WIDE, BrowserSession, open_session
+
+# Tests configure no tile server: a page must then make no request off the application.
+SERVER_SETTINGS = {"HOUSING_MATCH_MAP_TILE_URL": "", "HOUSING_MATCH_ENVIRONMENT": "test"}
+
+OpenPage = Callable[..., BrowserSession]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    for item in items:
+        if item.get_closest_marker("browser") is not None:
+            item.add_marker(pytest.mark.xdist_group("browser"))
+
+
+@pytest.fixture(scope="session")
+def browser_database_url(request: pytest.FixtureRequest) -> str:
+    worker_id = getattr(request.config, "workerinput", {}).get("workerid")
+    url = make_url(database_url_for_tests(worker_id))
+    browser_url = url.set(database=f"{url.database}_browser").render_as_string(hide_password=False)
+    recreate_database(browser_url)
+    migrate(browser_url)
+    return browser_url
+
+
+@pytest.fixture(scope="session")
+def browser_engine(browser_database_url: str) -> Iterator[Engine]:
+    engine = make_engine(browser_database_url, pool_size=2)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def committed_session(browser_engine: Engine) -> Iterator[Session]:
+    """A session on the server's database whose commits the server sees."""
+    with Session(browser_engine, expire_on_commit=False) as session:
+        yield session
+
+
+@pytest.fixture(scope="session")
+def web_server(browser_database_url: str) -> Iterator[Server]:
+    with serve(browser_database_url, settings=SERVER_SETTINGS) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(
+            f"no Chromium at {CHROMIUM}: run scripts/setup.sh as root, or "
+            "apt-get install chromium fonts-noto-cjk (HOUSING_MATCH_CHROMIUM names another)"
+        )
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    # Japanese UI language, as staff's browsers have (date inputs show 年/月/日).
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--lang=ja-JP"])
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def open_page(browser: Browser, web_server: Server) -> Iterator[OpenPage]:
+    """``open_page(viewport=WIDE)`` → a fresh context and page on the application. At the
+    test's end, any request to a foreign host or any script error fails the test."""
+    sessions: list[BrowserSession] = []
+
+    def open_one(viewport: dict[str, int] = WIDE) -> BrowserSession:
+        session = open_session(browser, web_server.base_url, viewport)
+        sessions.append(session)
+        return session
+
+    yield open_one
+    problems = [problem for session in sessions for problem in session.problems()]
+    for session in sessions:
+        session.context.close()
+    assert not problems, "\n".join(problems)
