@@ -47,7 +47,8 @@ def test_keyboard_skip_link_and_visible_focus(open_page: OpenPage) -> None:
     skip = page.get_by_role("link", name="本文へ移動")
     expect(skip).to_be_focused()
     box = skip.bounding_box()
-    assert box is not None and box["y"] >= 0, "the skip link shows when it has the focus"
+    assert box is not None
+    assert box["y"] >= 0, "the skip link shows when it has the focus"
     page.keyboard.press("Enter")
     expect(page.locator("main")).to_be_focused()
 
@@ -57,7 +58,8 @@ def test_keyboard_skip_link_and_visible_focus(open_page: OpenPage) -> None:
         " return [s.outlineStyle, parseFloat(s.outlineWidth),"
         " document.activeElement.outerHTML.slice(0, 80)]; }"
     )
-    assert outline[0] == "solid" and outline[1] >= 3, f"focus ring: {outline}"
+    assert outline[0] == "solid", f"focus ring: {outline}"
+    assert outline[1] >= 3, f"focus ring: {outline}"
 
 
 def test_styleguide_shows_errors_next_to_fields_and_a_summary_that_links_to_them(
@@ -129,7 +131,8 @@ def test_styleguide_form_is_accepted_with_a_point_placed_on_the_map(open_page: O
     picker.click(position={"x": 200, "y": 150})
     latitude = page.locator("#f-anchor-latitude").input_value()
     longitude = page.locator("#f-anchor-longitude").input_value()
-    assert 34.6 < float(latitude) < 34.8 and 135.4 < float(longitude) < 135.6
+    assert 34.6 < float(latitude) < 34.8
+    assert 135.4 < float(longitude) < 135.6
     expect(page.locator("#f-anchor-status")).to_contain_text("地点を選びました（北緯34.")
     # The slider is bound to the circle and says its value in words.
     slider = page.get_by_label(re.compile("^通院先からの距離"))
