@@ -15,6 +15,7 @@ from housing_match.history.endpoints import router as history_router
 from housing_match.matching.endpoints import allocations_router
 from housing_match.matching.endpoints import router as persons_router
 from housing_match.middleware import BodySizeLimitMiddleware, ServerTimingMiddleware
+from housing_match.openapi_examples import add_request_examples
 from housing_match.organisations.endpoints import router as organisations_router
 from housing_match.referrals.endpoints import router as referrals_router
 from housing_match.referrals.endpoints import webhooks_router
@@ -91,6 +92,7 @@ def _document_problems(app: FastAPI) -> None:
         if app.openapi_schema is not None:
             return app.openapi_schema
         schema = FastAPI.openapi(app)
+        add_request_examples(schema)
         problem_ref = {"$ref": "#/components/schemas/Problem"}
         for path_item in schema.get("paths", {}).values():
             for operation in path_item.values():
