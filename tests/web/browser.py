@@ -129,8 +129,9 @@ def assert_reflows(page: Page, where: str) -> None:
     assert overflow <= 0, f"{where} scrolls sideways by {overflow} px at this width"
 
 
-def screenshot(page: Page, name: str) -> Path:
+def screenshot(page: Page, name: str, full_page: bool = True) -> Path:
+    """docs/screenshots/<name>.png, linked from the README (rewritten by every run)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True, animations="disabled")
+    page.screenshot(path=str(path), full_page=full_page, animations="disabled")
     return path
