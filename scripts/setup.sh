@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes a local PostgreSQL + PostGIS ready and the virtualenv installed. Idempotent and fast
 # when everything is already there. With HOUSING_MATCH_DATABASE_URL set, that server is used
-# and nothing is installed on the system.
+# and no database is installed on the system. The browser tests need Debian's Chromium and
+# Japanese fonts in any case: they are installed when missing and root (or sudo) is at hand.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -45,6 +46,29 @@ setup_local_postgis() {
     done
 }
 
+# Playwright's own browser download is not reachable from every machine (CI, closed networks),
+# so the browser tests drive the distribution's Chromium; fonts-noto-cjk renders Japanese.
+setup_browser() {
+    local missing=()
+    [ -x /usr/bin/chromium ] || missing+=(chromium)
+    dpkg-query -W -f='${Status}' fonts-noto-cjk 2>/dev/null | grep -q "ok installed" \
+        || missing+=(fonts-noto-cjk)
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if ! command -v apt-get >/dev/null; then
+        log "browser tests need Chromium at /usr/bin/chromium and Japanese fonts: install ${missing[*]}"
+        return 0
+    fi
+    if [ "$(id -u)" -ne 0 ] && ! sudo -n true 2>/dev/null; then
+        log "browser tests need: sudo apt-get update && sudo apt-get install -y ${missing[*]}"
+        return 0
+    fi
+    log "installing ${missing[*]} for the browser tests"
+    # Waits for another apt or dpkg run instead of failing on its lock.
+    as_root apt-get -o DPkg::Lock::Timeout=600 update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
+        "${missing[@]}" >/dev/null
+}
+
 setup_venv() {
     local stamp="$VENV/.installed"
     if [ ! -x "$VENV/bin/python" ]; then
@@ -67,5 +91,6 @@ if [ -n "${HOUSING_MATCH_DATABASE_URL:-}" ]; then
 else
     setup_local_postgis
 fi
+setup_browser
 setup_venv
 "$VENV/bin/housing-match" db setup --test

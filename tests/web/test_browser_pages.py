@@ -28,6 +28,10 @@ def test_start_page_explains_the_service_and_links_to_sign_in_and_docs(
     expect(page.get_by_role("link", name="ログインする")).to_have_attribute("href", "/login")
     expect(page.get_by_role("link", name="API文書").first).to_have_attribute("href", "/docs")
     assert page.evaluate("() => document.documentElement.lang") == "ja"
+    # htmx is loaded, and swaps a form answered with 422 (its errors) like a 200.
+    assert page.evaluate(
+        "() => htmx.config.responseHandling.some(rule => rule.code === '422' && rule.swap)"
+    )
     assert_accessible(page, "/")
     assert_reflows(page, "/")
     screenshot(page, "start")

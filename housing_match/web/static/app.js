@@ -3,9 +3,21 @@
  * - The error summary takes the focus when the page loads, so it is read first.
  * - A link in the error summary moves the focus to its field and scrolls the field's label
  *   (or legend) into view, not just the bare input (the GOV.UK error summary's behaviour).
+ * - htmx swaps a 422 answer like a 200: a form with errors comes back as 422 with the fields
+ *   and their messages, and must replace the form (htmx would otherwise drop 4xx bodies).
  */
 (function () {
   "use strict";
+
+  if (window.htmx) {
+    window.htmx.config.responseHandling = [
+      { code: "204", swap: false },
+      { code: "[23]..", swap: true },
+      { code: "422", swap: true },
+      { code: "[45]..", swap: false, error: true },
+      { code: "...", swap: false },
+    ];
+  }
 
   function focusSummary(root) {
     var summary = (root || document).querySelector("[data-error-summary]");
