@@ -6,11 +6,14 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from housing_match.web.docs import install_docs
+from housing_match.web.errors import install_error_pages
 from housing_match.web.pages import router as pages_router
 from housing_match.web.templating import STATIC_DIR
 
 
 def install_web(app: FastAPI) -> None:
+    """Call after errors.install_problem_handlers: error pages wrap its handlers."""
+    install_error_pages(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_docs(app)
     app.include_router(pages_router)

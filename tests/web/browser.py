@@ -78,7 +78,8 @@ def open_session(
         locale="ja-JP",
         timezone_id="Asia/Tokyo",
     )
-    context.set_default_timeout(10_000)
+    # Generous: two cores shared with the database, the server and the other test worker.
+    context.set_default_timeout(30_000)
     guard = RequestGuard(frozenset({urlsplit(base_url).netloc, *allowed_hosts}))
     guard.install(context)
     page = context.new_page()

@@ -5,8 +5,8 @@ its own (``<worker's test database>_browser``, rebuilt by the migrations once pe
 tests commit what they need under unique names and never clean up. The rolled-back
 transaction of the other tests cannot be shared with it.
 
-Every browser test is in the xdist group ``browser``, so one worker (with ``--dist
-loadgroup``) starts one server and one Chromium for all of them.
+Browser test modules are named ``test_browser_*.py`` and marked ``browser``; tests/conftest.py
+schedules them all on one xdist worker, so one server and one Chromium serve them.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import os
 from collections.abc import Callable, Iterator
 
 import pytest
-from playwright.sync_api import Browser, Playwright, sync_playwright
+from playwright.sync_api import Browser, Playwright, expect, sync_playwright
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
@@ -30,14 +30,10 @@ from tests.web.browser import CHROMIUM, WIDE, BrowserSession, open_session
 SERVER_SETTINGS = {"HOUSING_MATCH_MAP_TILE_URL": "", "HOUSING_MATCH_ENVIRONMENT": "test"}
 
 OpenPage = Callable[..., BrowserSession]
+BROWSER = pytest.mark.browser
 
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if not config.pluginmanager.hasplugin("xdist"):
-        return
-    for item in items:
-        if item.get_closest_marker("browser") is not None:
-            item.add_marker(pytest.mark.xdist_group("browser"))
+# Generous: two cores shared with the database, the server and the other test worker.
+expect.set_options(timeout=15_000)
 
 
 @pytest.fixture(scope="session")

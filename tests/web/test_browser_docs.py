@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import uuid
 
-import pytest
 from playwright.sync_api import expect
 from sqlalchemy.orm import Session
 
@@ -17,9 +16,9 @@ from housing_match.openapi_examples import REQUEST_EXAMPLES
 from housing_match.organisations.schemas import OrganisationCreate
 from housing_match.organisations.service import create_api_key, create_organisation
 from tests.web.browser import WIDE, screenshot
-from tests.web.conftest import OpenPage
+from tests.web.conftest import BROWSER, OpenPage
 
-pytestmark = pytest.mark.browser
+pytestmark = BROWSER
 
 
 def _center_key(session: Session) -> str:

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from playwright.sync_api import expect
 
 from tests.web.browser import NARROW, WIDE, assert_accessible, assert_reflows, screenshot
-from tests.web.conftest import OpenPage
+from tests.web.conftest import BROWSER, OpenPage
 
-pytestmark = pytest.mark.browser
+pytestmark = BROWSER
 
 PHONE = {"width": 320, "height": 800}  # 1280 px at 400 % zoom (WCAG 1.4.10)
 
@@ -41,6 +40,17 @@ def test_start_page_explains_the_service_and_links_to_sign_in_and_docs(
         assert_reflows(page, f"/ at {viewport['width']} px")
         if name:
             screenshot(page, name)
+
+
+def test_a_missing_page_is_explained_in_japanese(open_page: OpenPage) -> None:
+    session = open_page(WIDE)
+    page = session.page
+    response = page.goto(session.base_url + "/no-such-page")
+    assert response is not None
+    assert response.status == 404
+    expect(page.get_by_role("heading", level=1)).to_have_text("ページが見つかりません")
+    expect(page.get_by_role("link", name="ホームに戻る")).to_be_visible()
+    assert_accessible(page, "the 404 page")
 
 
 def test_keyboard_skip_link_and_visible_focus(open_page: OpenPage) -> None:

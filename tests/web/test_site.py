@@ -106,3 +106,29 @@ def test_a_valid_style_guide_form_is_accepted(web: TestClient) -> None:
     page = web.get("/styleguide", params=params)
     assert page.status_code == 200, page.text
     assert "入力内容に問題はありません" in page.text
+
+
+def test_a_browser_gets_japanese_error_pages_and_the_api_keeps_problem_json() -> None:
+    app = create_app()
+
+    @app.get("/boom")
+    def boom() -> None:
+        raise RuntimeError("internal detail that must not show")
+
+    client = TestClient(app, raise_server_exceptions=False)
+    html = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    missing = client.get("/no-such-page", headers=html)
+    assert missing.status_code == 404
+    assert missing.headers["content-type"].startswith("text/html")
+    assert "<h1>ページが見つかりません</h1>" in missing.text
+    failed = client.get("/boom", headers=html)
+    assert failed.status_code == 500
+    assert "システムでエラーが起きました" in failed.text
+    assert "internal detail" not in failed.text
+    not_allowed = client.post("/", headers=html)
+    assert not_allowed.status_code == 405
+    assert not_allowed.headers["allow"] == "GET"
+
+    for path, headers in (("/no-such-page", {}), ("/v1/organisations/me", html)):
+        problem = client.get(path, headers=headers)
+        assert problem.headers["content-type"] == "application/problem+json", path
