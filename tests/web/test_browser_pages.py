@@ -195,3 +195,31 @@ def test_map_without_tiles_shows_markers_and_circles_and_takes_a_point_from_the_
 
     view.scroll_into_view_if_needed()
     screenshot(page, "styleguide")
+
+
+def test_a_map_with_a_tile_server_draws_its_tiles_and_credits_them(open_page: OpenPage) -> None:
+    """The tile layer as configured by default (地理院タイル), pointed at a file the
+    application serves, since tests reach no other host."""
+    session = open_page(WIDE)
+    page = session.page
+    session.goto("/styleguide")
+    tile = "/static/vendor/leaflet-1.9.4/images/layers.png?{z}/{x}/{y}"
+    page.evaluate(
+        """(tile) => {
+            const element = document.createElement("div");
+            element.id = "tiled";
+            element.className = "map";
+            document.querySelector("main").append(element);
+            HousingMap.create(element, {
+                center: [34.7, 135.5], zoom: 12,
+                tiles: {url: tile, attribution: "地理院タイル",
+                        attribution_url: "https://maps.gsi.go.jp/development/ichiran.html"},
+            });
+        }""",
+        tile,
+    )
+    tiled = page.locator("#tiled")
+    expect(tiled.locator("img.leaflet-tile").first).to_be_attached()
+    expect(tiled).not_to_have_class(re.compile("map--no-tiles"))
+    credit = tiled.locator(".leaflet-control-attribution a", has_text="地理院タイル")
+    expect(credit).to_have_attribute("href", "https://maps.gsi.go.jp/development/ichiran.html")

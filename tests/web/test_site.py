@@ -74,6 +74,13 @@ def test_tiles_default_to_gsi_with_attribution_and_can_be_switched_off(
     with pytest.raises(ValidationError, match="tile URL"):
         Settings(map_tile_url="https://tiles.example/{z}.png")
 
+    monkeypatch.setattr("housing_match.web.templating.get_settings", lambda: defaults)
+    assert map_tiles() == {
+        "url": GSI_STANDARD_TILES,
+        "attribution": "地理院タイル",
+        "attribution_url": "https://maps.gsi.go.jp/development/ichiran.html",
+        "max_zoom": 18,
+    }
     monkeypatch.setattr(
         "housing_match.web.templating.get_settings", lambda: Settings(map_tile_url="")
     )
