@@ -58,9 +58,9 @@ def _page_or_problem(problem_handler: Handler) -> Handler:
         response = problem_handler(request, exc)
         if not isinstance(response, Response):
             response = await response
-        if not wants_page(request):
-            return response
         status = response.status_code
+        if status < 400 or not wants_page(request):
+            return response  # a redirect raised as an HTTPException stays one
         title, advice = SERVER_ERROR if status >= 500 else MESSAGES.get(status, FALLBACK)
         page = render(
             request,
@@ -68,9 +68,9 @@ def _page_or_problem(problem_handler: Handler) -> Handler:
             {"status": status, "error_title": title, "advice": advice},
             status_code=status,
         )
-        for header in ("www-authenticate", "allow"):
-            if header in response.headers:
-                page.headers[header] = response.headers[header]
+        for header, value in response.headers.items():
+            if header not in ("content-type", "content-length"):
+                page.headers[header] = value
         return page
 
     return handle

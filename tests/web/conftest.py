@@ -60,13 +60,16 @@ def committed_session(browser_engine: Engine) -> Iterator[Session]:
         yield session
 
 
-@pytest.fixture(scope="session")
+# Package scope for the server and the browser: they end with the browser tests, before the
+# worker moves on. Playwright's sync API keeps an asyncio loop running in this thread while
+# it is open, and tests elsewhere call asyncio.run().
+@pytest.fixture(scope="package")
 def web_server(browser_database_url: str) -> Iterator[Server]:
     with serve(browser_database_url, settings=SERVER_SETTINGS) as server:
         yield server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
     if not os.path.exists(CHROMIUM):
         pytest.fail(
@@ -77,7 +80,7 @@ def playwright() -> Iterator[Playwright]:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     # Japanese UI language, as staff's browsers have (date inputs show 年/月/日).
     browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--lang=ja-JP"])

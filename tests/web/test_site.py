@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from fastapi import HTTPException
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
@@ -122,6 +123,10 @@ def test_a_browser_gets_japanese_error_pages_and_the_api_keeps_problem_json() ->
     def boom() -> None:
         raise RuntimeError("internal detail that must not show")
 
+    @app.get("/members-only")
+    def members_only() -> None:
+        raise HTTPException(status_code=303, headers={"Location": "/login"})
+
     client = TestClient(app, raise_server_exceptions=False)
     html = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
     missing = client.get("/no-such-page", headers=html)
@@ -132,6 +137,9 @@ def test_a_browser_gets_japanese_error_pages_and_the_api_keeps_problem_json() ->
     assert failed.status_code == 500
     assert "システムでエラーが起きました" in failed.text
     assert "internal detail" not in failed.text
+    redirect = client.get("/members-only", headers=html, follow_redirects=False)
+    assert redirect.status_code == 303
+    assert redirect.headers["location"] == "/login"
     not_allowed = client.post("/", headers=html)
     assert not_allowed.status_code == 405
     assert not_allowed.headers["allow"] == "GET"
