@@ -99,6 +99,7 @@ _DWELLING: dict[str, Any] = {
     "facilities": {
         "kitchen": "in_unit",
         "toilet": "in_unit",
+        "washbasin": "in_unit",
         "storage": "in_unit",
         "bath": "in_unit",
     },
