@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 from starlette.responses import HTMLResponse
 
-from housing_match.matching.vocabulary import JST, today_jst
+from housing_match.matching.vocabulary import JST
 from housing_match.vocabulary import PERSON_CATEGORY_LABELS_JA, PersonCategory
 from housing_match.web.forms import FormErrors, errors_from_validation, unflatten
 from housing_match.web.templating import render
@@ -96,7 +96,6 @@ def styleguide(request: Request) -> HTMLResponse:
             errors = errors_from_validation(
                 exc, STYLEGUIDE_LABELS, STYLEGUIDE_MESSAGES, choices=STYLEGUIDE_CHOICES
             )
-    now = datetime.now(JST)
     return render(
         request,
         "pages/styleguide.html",
@@ -108,8 +107,9 @@ def styleguide(request: Request) -> HTMLResponse:
             "prefectures": PREFECTURES,
             "floors": FLOORS,
             "categories": [(c.value, PERSON_CATEGORY_LABELS_JA[c]) for c in PersonCategory],
-            "today": today_jst(),
-            "now": now,
+            # Fixed samples, so the page (and its screenshots) are the same on every run.
+            "sample_date": date(2026, 12, 7),
+            "sample_datetime": datetime(2026, 12, 7, 9, 5, tzinfo=JST),
         },
         status_code=422 if errors else 200,
     )
