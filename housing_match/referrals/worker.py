@@ -43,9 +43,20 @@ class RunReport:
     delivered: int = 0
     retrying: int = 0
     dead: int = 0
+    # Deliveries the worker itself failed on (logged); each is tried again after its lease.
+    failed: int = 0
 
     def __str__(self) -> str:
-        return f"delivered {self.delivered}, retrying {self.retrying}, dead {self.dead}"
+        return (
+            f"delivered {self.delivered}, retrying {self.retrying}, dead {self.dead}, "
+            f"failed {self.failed}"
+        )
+
+    def add(self, other: RunReport) -> None:
+        self.delivered += other.delivered
+        self.retrying += other.retrying
+        self.dead += other.dead
+        self.failed += other.failed
 
 
 @dataclass(frozen=True)
@@ -157,9 +168,17 @@ def deliver_due(client: httpx.Client, settings: Settings | None = None) -> RunRe
             claimed = WebhookDeliveryRepository(session).claim_due(lease)
         if claimed is None:
             return report
-        outcome = send(client, claimed)
-        with _transaction() as session:
-            status = record(session, claimed, outcome, settings)
+        try:
+            outcome = send(client, claimed)
+            with _transaction() as session:
+                status = record(session, claimed, outcome, settings)
+        except Exception:
+            # One delivery's failure (a row the database refuses, say) must not hold back the
+            # other corporations' deliveries: it stays leased, so this pass moves on, and it
+            # falls due again when the lease ends.
+            logger.exception("webhook delivery %s failed in the worker", claimed.delivery_id)
+            report.failed += 1
+            continue
         if status == DeliveryStatus.DELIVERED.value:
             report.delivered += 1
         elif status == DeliveryStatus.DEAD.value:
@@ -192,9 +211,7 @@ def run(*, once: bool, settings: Settings | None = None) -> RunReport:
                 # retried after its lease.
                 logger.exception("webhook worker iteration failed; retrying")
                 report = RunReport()
-            total.delivered += report.delivered
-            total.retrying += report.retrying
-            total.dead += report.dead
+            total.add(report)
             if once:
                 return total
             time.sleep(settings.webhook_poll_seconds)
