@@ -104,6 +104,10 @@ def _document_problems(app: FastAPI) -> None:
                         responses.setdefault(
                             str(status), {"description": HTTPStatus(status).phrase}
                         )
+                # Any operation may meet a database that is restarting or failing over.
+                responses.setdefault(
+                    "503", {"description": "Database unavailable: try again after Retry-After"}
+                )
                 for status_code, response in responses.items():
                     if not status_code.isdigit() or int(status_code) < 400:
                         continue
