@@ -14,7 +14,11 @@ from housing_match.errors import PROBLEM_MEDIA_TYPE, Problem, install_problem_ha
 from housing_match.history.endpoints import router as history_router
 from housing_match.matching.endpoints import allocations_router
 from housing_match.matching.endpoints import router as persons_router
-from housing_match.middleware import BodySizeLimitMiddleware, ServerTimingMiddleware
+from housing_match.middleware import (
+    BodySizeLimitMiddleware,
+    ServerTimingMiddleware,
+    TextInputGuardMiddleware,
+)
 from housing_match.openapi_examples import add_request_examples
 from housing_match.organisations.endpoints import router as organisations_router
 from housing_match.referrals.endpoints import router as referrals_router
@@ -64,6 +68,10 @@ def create_app() -> FastAPI:
             return settings.max_import_body_bytes
         return settings.max_body_bytes
 
+    # Inside the body-size limit, so it never reads more than the limit allows.
+    app.add_middleware(
+        TextInputGuardMiddleware, skip_body=lambda path: path.endswith(BULK_PATH_SUFFIXES)
+    )
     app.add_middleware(BodySizeLimitMiddleware, limit_for_path=limit_for_path)
     # Added last, so it is the outermost: its time includes the other middleware's.
     app.add_middleware(ServerTimingMiddleware)
@@ -103,6 +111,10 @@ def _document_problems(app: FastAPI) -> None:
                         responses.setdefault(
                             str(status), {"description": HTTPStatus(status).phrase}
                         )
+                # Any operation may meet a database that is restarting or failing over.
+                responses.setdefault(
+                    "503", {"description": "Database unavailable: try again after Retry-After"}
+                )
                 for status_code, response in responses.items():
                     if not status_code.isdigit() or int(status_code) < 400:
                         continue

@@ -20,6 +20,7 @@ from housing_match.errors import ProblemError
 from housing_match.models import OrganisationKind
 
 if TYPE_CHECKING:
+    from housing_match.jobs import JobReport
     from housing_match.registry.bulk_service import ImportReport
 
 app = typer.Typer(
@@ -191,15 +192,24 @@ def demo_load(
     )
 
 
+def _job_done(summary: str, report: JobReport) -> None:
+    """A job's line on stderr and its count on stdout; exit 1 when items failed, after the
+    rest committed, so whoever schedules the job hears of them (the log names each)."""
+    failed = report.failed_count
+    typer.echo(summary + (f"; {failed} failed (see the log)" if failed else ""), err=True)
+    typer.echo(str(report.done))
+    if failed:
+        raise typer.Exit(1)
+
+
 @vacancies_app.command("expire")
 def vacancies_expire() -> None:
     """Mark open vacancies past their expiry as expired (reads already treat them so)."""
-    from housing_match.vacancies.service import expire_vacancies
+    from housing_match.vacancies.service import expire_overdue_vacancies
 
     with cli_session() as session:
-        count = expire_vacancies(session, CLI_ACTOR)
-    typer.echo(f"expired {count} vacancies", err=True)
-    typer.echo(str(count))
+        report = expire_overdue_vacancies(session, CLI_ACTOR)
+    _job_done(f"expired {report.done} vacancies", report)
 
 
 @referrals_app.command("expire-holds")
@@ -208,9 +218,8 @@ def referrals_expire_holds() -> None:
     from housing_match.referrals.service import expire_holds
 
     with cli_session() as session:
-        count = expire_holds(session, CLI_ACTOR)
-    typer.echo(f"released {count} expired holds", err=True)
-    typer.echo(str(count))
+        report = expire_holds(session, CLI_ACTOR)
+    _job_done(f"released {report.done} expired holds", report)
 
 
 @referrals_app.command("flag-stalled")
@@ -219,9 +228,8 @@ def referrals_flag_stalled() -> None:
     from housing_match.referrals.service import flag_stalled
 
     with cli_session() as session:
-        count = flag_stalled(session, CLI_ACTOR)
-    typer.echo(f"flagged {count} stalled referrals", err=True)
-    typer.echo(str(count))
+        report = flag_stalled(session, CLI_ACTOR)
+    _job_done(f"flagged {report.done} stalled referrals", report)
 
 
 @webhooks_app.command("run")
@@ -235,6 +243,8 @@ def webhooks_run(
 
     report = run(once=once)
     typer.echo(str(report), err=True)
+    if report.failed:
+        raise typer.Exit(1)
 
 
 @import_app.command("dwellings")

@@ -1,7 +1,8 @@
 """RFC 9457 problem details: every error leaves the service as ``application/problem+json``.
 
 Domain errors carry their own status; one set of handlers renders them, the framework's
-own errors and anything unexpected. No stack trace, SQL or internal name reaches a client.
+own errors, a database that is unreachable (503 with ``Retry-After``: a fault to wait out,
+not a bug) and anything unexpected. No stack trace, SQL or internal name reaches a client.
 """
 
 from __future__ import annotations
@@ -10,10 +11,12 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 logger = logging.getLogger("housing_match.errors")
@@ -82,6 +85,38 @@ class UnprocessableEntity(ProblemError):
     status, slug, title = 422, "unprocessable-entity", "Unprocessable entity"
 
 
+class DatabaseUnavailable(ProblemError):
+    status, slug, title = 503, "database-unavailable", "Database unavailable"
+
+
+# How long a client should wait before trying again when the database is away: a restart or
+# a failover takes seconds, and the pool reconnects on the next request.
+DATABASE_RETRY_AFTER_SECONDS = 5
+# SQLSTATEs of a database going away or not (yet) taking work: connection exceptions (class
+# 08), terminated by an administrator, crashed, starting up, too many connections, and a
+# read-only transaction (a primary that became a standby in a failover).
+_UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300", "25006"})
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether an error from the database layer means the database is unreachable or going
+    away, rather than a bug in a statement."""
+    if isinstance(exc, sa_exc.TimeoutError | sa_exc.DisconnectionError):
+        return True  # no pooled connection came free in time; the database did not answer
+    original: BaseException | None = exc
+    if isinstance(exc, sa_exc.DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        original = exc.orig
+    if not isinstance(original, psycopg.Error):
+        return False
+    sqlstate = original.sqlstate
+    if sqlstate is None:
+        # No answer from the server at all: the connection failed or was lost.
+        return isinstance(original, psycopg.OperationalError)
+    return sqlstate.startswith("08") or sqlstate in _UNAVAILABLE_SQLSTATES
+
+
 _SLUG_BY_STATUS = {
     400: "bad-request",
     401: "unauthenticated",
@@ -95,6 +130,7 @@ _SLUG_BY_STATUS = {
     422: "validation-error",
     429: "too-many-requests",
     500: "internal-error",
+    503: "service-unavailable",
 }
 
 
@@ -136,6 +172,8 @@ def _location(loc: tuple[int | str, ...]) -> str:
 async def _handle_problem_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ProblemError)  # noqa: S101  # registered for ProblemError only
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    if isinstance(exc, DatabaseUnavailable):
+        headers = {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)}
     return problem_response(
         exc.status,
         slug=exc.slug,
@@ -203,8 +241,28 @@ async def _handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _handle_database_error(request: Request, exc: Exception) -> JSONResponse:
+    if not database_unavailable(exc):
+        return await _handle_unexpected(request, exc)
+    original = getattr(exc, "orig", None) or exc
+    logger.warning(
+        "database unavailable on %s %s: %s: %s",
+        request.method,
+        request.url.path,
+        type(original).__name__,
+        str(original).splitlines()[0] if str(original) else "",
+    )
+    return await _handle_problem_error(
+        request,
+        DatabaseUnavailable("The database cannot be reached right now. Try again shortly."),
+    )
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ProblemError, _handle_problem_error)
+    # The ORM's errors and psycopg's own (the matcher sends statements on the raw cursor).
+    app.add_exception_handler(sa_exc.SQLAlchemyError, _handle_database_error)
+    app.add_exception_handler(psycopg.Error, _handle_database_error)
     app.add_exception_handler(RequestValidationError, _handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, _handle_http_exception)
     app.add_exception_handler(Exception, _handle_unexpected)

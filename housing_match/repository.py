@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from typing import Generic, TypeVar
+from collections.abc import Collection
+from typing import Any, Generic, TypeVar
 
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from housing_match.models import Base
 
@@ -25,3 +27,10 @@ class RepositoryBase(Generic[ModelT]):
         self.session.add(instance)
         self.session.flush()
         return instance
+
+
+def excluding(
+    column: InstrumentedAttribute[Any], values: Collection[Any]
+) -> tuple[ColumnElement[bool], ...]:
+    """``column NOT IN values`` as a condition to splat into ``where``, or none when empty."""
+    return (column.not_in(values),) if values else ()

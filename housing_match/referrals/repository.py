@@ -9,7 +9,7 @@ Locks are always taken vacancy first, then referrals, so two transactions never 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -40,7 +40,7 @@ from housing_match.models import (
 )
 from housing_match.referrals.vocabulary import ACTIVE_STATES, DeliveryStatus
 from housing_match.registry.repository import jurisdiction_condition
-from housing_match.repository import RepositoryBase
+from housing_match.repository import RepositoryBase, excluding
 from housing_match.vacancies.repository import effective_status
 
 ACTIVE = tuple(state.value for state in ACTIVE_STATES)
@@ -167,23 +167,29 @@ class ReferralRepository(RepositoryBase[Referral]):
         statement = statement.order_by(Referral.requested_at.desc(), Referral.id.desc())
         return self.session.scalars(statement.limit(limit)).all()
 
-    def lapsed_holders(self, now: datetime, *, limit: int) -> Sequence[tuple[uuid.UUID, uuid.UUID]]:
-        """(referral, vacancy) of holds past their expiry that still mark a vacancy held."""
+    def lapsed_holders(
+        self, now: datetime, *, limit: int, skip: Collection[uuid.UUID] = ()
+    ) -> Sequence[tuple[uuid.UUID, uuid.UUID]]:
+        """(referral, vacancy) of holds past their expiry that still mark a vacancy held,
+        except the referrals in ``skip`` (a job's failed items)."""
         rows = self.session.execute(
             select(Referral.id, Referral.vacancy_id)
-            .where(Referral.holding, Referral.hold_expires_at <= now)
+            .where(Referral.holding, Referral.hold_expires_at <= now, *excluding(Referral.id, skip))
             .order_by(Referral.hold_expires_at, Referral.id)
             .limit(limit)
         ).all()
         return [(row[0], row[1]) for row in rows]
 
-    def newly_stalled(self, stalled_before: datetime, *, limit: int) -> Sequence[Referral]:
+    def newly_stalled(
+        self, stalled_before: datetime, *, limit: int, skip: Collection[uuid.UUID] = ()
+    ) -> Sequence[Referral]:
         return self.session.scalars(
             select(Referral)
             .where(
                 Referral.state.in_(ACTIVE),
                 Referral.state_changed_at <= stalled_before,
                 Referral.stalled_flagged_at.is_(None),
+                *excluding(Referral.id, skip),
             )
             .order_by(Referral.state_changed_at, Referral.id)
             .limit(limit)
@@ -327,8 +333,11 @@ class OutboxRepository(RepositoryBase[OutboxEvent]):
         self.add(event)
         self.session.execute(
             insert(WebhookDelivery).from_select(
-                ["endpoint_id", "outbox_id", "status", "attempts", "next_attempt_at"],
+                ["id", "endpoint_id", "outbox_id", "status", "attempts", "next_attempt_at"],
                 select(
+                    # Named, or SQLAlchemy fills the column's Python default in once for the
+                    # whole SELECT: every endpoint's delivery would get the same id.
+                    func.gen_random_uuid(),
                     WebhookEndpoint.id,
                     literal(event.id),
                     literal(DeliveryStatus.PENDING.value),

@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -30,6 +31,7 @@ from sqlalchemy.orm import Session
 from housing_match.auth import Actor, Principal
 from housing_match.errors import BadRequest, Conflict, NotPermitted, ResourceNotFound
 from housing_match.history.service import record_change, snapshot
+from housing_match.jobs import JobReport, attempt
 from housing_match.matching.repository import PersonReadLogRepository, PersonRepository
 from housing_match.models import OrganisationKind, Referral, ReferralEvent, Vacancy
 from housing_match.pagination import INVALID_CURSOR, decode_cursor, encode_cursor
@@ -653,60 +655,74 @@ def reasons() -> ReasonsRead:
 # --- jobs ----------------------------------------------------------------------------------
 
 
-def expire_holds(session: Session, actor: Actor) -> int:
+def expire_holds(session: Session, actor: Actor) -> JobReport:
     """Releases every hold past its expiry and reopens its vacancy (reads already treat the
-    hold as gone). Returns how many were released."""
+    hold as gone), each in its own savepoint: a hold that cannot be released is reported and
+    the others still are."""
     repository = ReferralRepository(session)
     now = repository.database_now()
-    released = 0
+    report = JobReport()
+
+    def release(referral_id: uuid.UUID, vacancy_id: uuid.UUID) -> bool:
+        vacancy = repository.lock_vacancy(vacancy_id)
+        referral = repository.lock(referral_id)
+        if vacancy is None or referral is None:
+            return False
+        # Re-checked under the lock: a request may have released or renewed it meanwhile.
+        if not referral.holding or hold_active(referral, now):
+            return False
+        _release(session, actor, referral, vacancy, now=now, lapsed=True)
+        return True
+
     while True:
-        batch = repository.lapsed_holders(now, limit=BATCH)
+        batch = repository.lapsed_holders(now, limit=BATCH, skip=report.failed)
         for referral_id, vacancy_id in batch:
-            vacancy = repository.lock_vacancy(vacancy_id)
-            referral = repository.lock(referral_id)
-            if vacancy is None or referral is None:
-                continue
-            # Re-checked under the lock: a request may have released or renewed it meanwhile.
-            if not referral.holding or hold_active(referral, now):
-                continue
-            _release(session, actor, referral, vacancy, now=now, lapsed=True)
-            released += 1
+            attempt(
+                session,
+                report,
+                "referrals expire-holds",
+                referral_id,
+                partial(release, referral_id, vacancy_id),
+            )
         if len(batch) < BATCH:
-            return released
+            return report
 
 
-def flag_stalled(session: Session, actor: Actor) -> int:
+def flag_stalled(session: Session, actor: Actor) -> JobReport:
     """Flags (once per state) each open referral unchanged for ``referral_stall_days`` and
-    tells its corporation's webhooks. Reads compute ``stalled`` themselves; this is the nudge."""
+    tells its corporation's webhooks. Reads compute ``stalled`` themselves; this is the nudge.
+    Each referral in its own savepoint: one that cannot be flagged is reported, and tried
+    again by the next run."""
     repository = ReferralRepository(session)
     now = repository.database_now()
-    flagged = 0
+    report = JobReport()
+
+    def flag(referral: Referral) -> bool:
+        vacancy = VacancyRepository(session).get(referral.vacancy_id)
+        if vacancy is None:
+            return False
+        referral.stalled_flagged_at = now
+        session.flush()
+        _record_event(
+            session,
+            actor,
+            referral,
+            EventKind.STALLED,
+            from_state=ReferralState(referral.state),
+            automatic=True,
+        )
+        _emit(session, referral, vacancy, WebhookEventType.STALLED, now=now)
+        return True
+
     while True:
-        batch = repository.newly_stalled(now - stall_after(), limit=BATCH)
-        vacancies: dict[uuid.UUID, Vacancy] = {}
+        batch = repository.newly_stalled(now - stall_after(), limit=BATCH, skip=report.failed)
         for referral in batch:
-            if referral.vacancy_id not in vacancies:
-                vacancy = VacancyRepository(session).get(referral.vacancy_id)
-                if vacancy is None:
-                    continue
-                vacancies[referral.vacancy_id] = vacancy
-            referral.stalled_flagged_at = now
-            session.flush()
-            _record_event(
+            attempt(
                 session,
-                actor,
-                referral,
-                EventKind.STALLED,
-                from_state=ReferralState(referral.state),
-                automatic=True,
+                report,
+                "referrals flag-stalled",
+                referral.id,
+                partial(flag, referral),
             )
-            _emit(
-                session,
-                referral,
-                vacancies[referral.vacancy_id],
-                WebhookEventType.STALLED,
-                now=now,
-            )
-            flagged += 1
         if len(batch) < BATCH:
-            return flagged
+            return report

@@ -23,15 +23,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import secrets
 import time
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
+import httpx
 from sqlalchemy.orm import Session
 
 from housing_match.auth import Principal
@@ -39,6 +38,7 @@ from housing_match.errors import BadRequest, ResourceNotFound, UnprocessableEnti
 from housing_match.history.service import record_change
 from housing_match.models import OutboxEvent, Referral, WebhookDelivery, WebhookEndpoint
 from housing_match.pagination import INVALID_CURSOR, decode_cursor, encode_cursor
+from housing_match.referrals.egress import host_problem
 from housing_match.referrals.repository import (
     OutboxRepository,
     WebhookDeliveryRepository,
@@ -113,33 +113,43 @@ def signed_headers(
 # --- endpoint URLs ---------------------------------------------------------------------------
 
 
-def url_problem(url: str) -> str | None:
-    """Why the URL may not receive webhooks, or None.
+def loopback_allowed(url: httpx.URL) -> bool:
+    """Whether the development and test escape hatch lets this URL use http and loopback
+    addresses (``webhook_allow_http_loopback``, which production refuses to start with)."""
+    host = url.raw_host.decode("ascii").lower()
+    return get_settings().webhook_allow_http_loopback and host in LOOPBACK_HOSTS
 
-    HTTPS to a public address only: person data travels in these requests, and a URL naming a
-    private address would let a caller probe the service's own network. Plain http is allowed
-    to the loopback address only where ``webhook_allow_http_loopback`` is set (tests).
+
+def parse_url(url: str) -> httpx.URL | None:
+    """The URL as the worker's HTTP client reads it (one parser for the check and the send)."""
+    try:
+        return httpx.URL(url)
+    except (httpx.InvalidURL, TypeError, UnicodeError):
+        return None
+
+
+def url_problem(url: str) -> str | None:
+    """Why the URL may not receive webhooks, as far as is known without DNS, or None.
+
+    HTTPS to a public host only: person data travels in these requests, and a URL naming a
+    private address would let a caller reach the service's own network (``egress.py``; the
+    address a name resolves to is checked at send time). Plain http is allowed to the loopback
+    address only where ``webhook_allow_http_loopback`` is set (tests, local development).
     """
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
+    parsed = parse_url(url)
+    if parsed is None:
+        return "the URL is not valid"
+    host = parsed.raw_host.decode("ascii").lower()
     if not host:
         return "the URL has no host"
-    if parts.username or parts.password:
+    if parsed.userinfo:
         return "credentials in the URL are not allowed; verify the signature instead"
-    loopback_allowed = get_settings().webhook_allow_http_loopback and host in LOOPBACK_HOSTS
-    if parts.scheme != "https" and not (parts.scheme == "http" and loopback_allowed):
+    loopback = loopback_allowed(parsed)
+    if parsed.scheme != "https" and not (parsed.scheme == "http" and loopback):
         return "webhook URLs must use https"
-    if loopback_allowed:
+    if loopback:
         return None
-    if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
-        return "the URL must name a public host"
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return None
-    if not address.is_global:
-        return "the URL must name a public address"
-    return None
+    return host_problem(host)
 
 
 # --- endpoints -----------------------------------------------------------------------------

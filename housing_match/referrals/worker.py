@@ -22,20 +22,25 @@ from sqlalchemy.orm import Session
 
 from housing_match import __version__, db
 from housing_match.matching.repository import PersonReadLogRepository
+from housing_match.referrals import egress
 from housing_match.referrals.repository import (
     Claimed,
     ReferralRepository,
     WebhookDeliveryRepository,
 )
 from housing_match.referrals.vocabulary import DeliveryStatus
-from housing_match.referrals.webhooks import signed_headers, url_problem
+from housing_match.referrals.webhooks import (
+    loopback_allowed,
+    parse_url,
+    signed_headers,
+    url_problem,
+)
 from housing_match.settings import Settings, get_settings
 
 logger = logging.getLogger("housing_match.webhooks")
 
 READ_PURPOSE = "referral.webhook"
 ERROR_MAX_CHARS = 500
-BODY_SNIPPET_BYTES = 200
 
 
 @dataclass
@@ -43,9 +48,20 @@ class RunReport:
     delivered: int = 0
     retrying: int = 0
     dead: int = 0
+    # Deliveries the worker itself failed on (logged); each is tried again after its lease.
+    failed: int = 0
 
     def __str__(self) -> str:
-        return f"delivered {self.delivered}, retrying {self.retrying}, dead {self.dead}"
+        return (
+            f"delivered {self.delivered}, retrying {self.retrying}, dead {self.dead}, "
+            f"failed {self.failed}"
+        )
+
+    def add(self, other: RunReport) -> None:
+        self.delivered += other.delivered
+        self.retrying += other.retrying
+        self.dead += other.dead
+        self.failed += other.failed
 
 
 @dataclass(frozen=True)
@@ -83,11 +99,20 @@ def body_of(claimed: Claimed) -> bytes:
     return json.dumps(envelope, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
 
 
-def send(client: httpx.Client, claimed: Claimed) -> Outcome:
+def send(
+    client: httpx.Client, claimed: Claimed, resolver: egress.Resolver = egress.system_resolver
+) -> Outcome:
+    """One attempt, to an address checked for this attempt (``egress.py``). The outcome says
+    only what kind of failure it was: it is shown to the corporation."""
     # Checked again at send time: the rules may have tightened since the endpoint was added.
     problem = url_problem(claimed.url)
-    if problem is not None:
+    url = parse_url(claimed.url)
+    if problem is not None or url is None:
         return Outcome(ok=False, status_code=None, error=f"URL refused: {problem}")
+    addresses = egress.resolve(url, resolver, allow_loopback=loopback_allowed(url))
+    if addresses is None:
+        logger.info("webhook delivery %s: %s refused by address", claimed.delivery_id, url.host)
+        return Outcome(ok=False, status_code=None, error=egress.ADDRESS_REFUSED)
     body = body_of(claimed)
     headers = signed_headers(
         claimed.secret,
@@ -96,17 +121,24 @@ def send(client: httpx.Client, claimed: Claimed) -> Outcome:
         event_id=claimed.event_id,
         delivery_id=claimed.delivery_id,
     )
-    try:
-        with client.stream("POST", claimed.url, content=body, headers=headers) as response:
-            if response.is_success:
-                return Outcome(ok=True, status_code=response.status_code, error=None)
-            # A little of the receiver's answer helps its owner; never more than that.
-            snippet = next(response.iter_bytes(), b"")[:BODY_SNIPPET_BYTES]
-            text = snippet.decode("utf-8", errors="replace").strip()
-            error = f"HTTP {response.status_code}" + (f": {text}" if text else "")
-            return Outcome(ok=False, status_code=response.status_code, error=error)
-    except httpx.HTTPError as exc:
-        return Outcome(ok=False, status_code=None, error=f"{type(exc).__name__}: {exc}")
+    for address in addresses:
+        target, host_header, extensions = egress.pinned(url, address)
+        try:
+            with client.stream(
+                "POST", target, content=body, headers=headers | host_header, extensions=extensions
+            ) as response:
+                # The receiver's body is never read: its owner has its own logs.
+                if response.is_success:
+                    return Outcome(ok=True, status_code=response.status_code, error=None)
+                error = f"HTTP {response.status_code}"
+                return Outcome(ok=False, status_code=response.status_code, error=error)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            # Nothing was sent to this address: the next one of the name may answer.
+            logger.info("webhook delivery %s: %s: %r", claimed.delivery_id, address, exc)
+        except httpx.HTTPError as exc:
+            logger.info("webhook delivery %s: %s: %r", claimed.delivery_id, address, exc)
+            break
+    return Outcome(ok=False, status_code=None, error=egress.NO_RESPONSE)
 
 
 def record(session: Session, claimed: Claimed, outcome: Outcome, settings: Settings) -> str | None:
@@ -147,7 +179,11 @@ def _log_disclosure(session: Session, claimed: Claimed) -> None:
     )
 
 
-def deliver_due(client: httpx.Client, settings: Settings | None = None) -> RunReport:
+def deliver_due(
+    client: httpx.Client,
+    settings: Settings | None = None,
+    resolver: egress.Resolver = egress.system_resolver,
+) -> RunReport:
     """Sends every delivery due now, including retries that fall due while it runs."""
     settings = settings or get_settings()
     lease = timedelta(seconds=settings.webhook_lease_seconds)
@@ -157,9 +193,17 @@ def deliver_due(client: httpx.Client, settings: Settings | None = None) -> RunRe
             claimed = WebhookDeliveryRepository(session).claim_due(lease)
         if claimed is None:
             return report
-        outcome = send(client, claimed)
-        with _transaction() as session:
-            status = record(session, claimed, outcome, settings)
+        try:
+            outcome = send(client, claimed, resolver)
+            with _transaction() as session:
+                status = record(session, claimed, outcome, settings)
+        except Exception:
+            # One delivery's failure (a row the database refuses, say) must not hold back the
+            # other corporations' deliveries: it stays leased, so this pass moves on, and it
+            # falls due again when the lease ends.
+            logger.exception("webhook delivery %s failed in the worker", claimed.delivery_id)
+            report.failed += 1
+            continue
         if status == DeliveryStatus.DELIVERED.value:
             report.delivered += 1
         elif status == DeliveryStatus.DEAD.value:
@@ -170,21 +214,25 @@ def deliver_due(client: httpx.Client, settings: Settings | None = None) -> RunRe
 
 
 def make_client(settings: Settings) -> httpx.Client:
-    return httpx.Client(
+    return egress.make_client(
         timeout=settings.webhook_timeout_seconds,
-        follow_redirects=False,
-        headers={"User-Agent": f"housing-match-webhooks/{__version__}"},
+        user_agent=f"housing-match-webhooks/{__version__}",
     )
 
 
-def run(*, once: bool, settings: Settings | None = None) -> RunReport:
+def run(
+    *,
+    once: bool,
+    settings: Settings | None = None,
+    resolver: egress.Resolver = egress.system_resolver,
+) -> RunReport:
     """The worker loop: deliver what is due, sleep, repeat; ``once`` stops when nothing is due."""
     settings = settings or get_settings()
     total = RunReport()
     with make_client(settings) as client:
         while True:
             try:
-                report = deliver_due(client, settings)
+                report = deliver_due(client, settings, resolver)
             except Exception:
                 if once:
                     raise
@@ -192,9 +240,7 @@ def run(*, once: bool, settings: Settings | None = None) -> RunReport:
                 # retried after its lease.
                 logger.exception("webhook worker iteration failed; retrying")
                 report = RunReport()
-            total.delivered += report.delivered
-            total.retrying += report.retrying
-            total.dead += report.dead
+            total.add(report)
             if once:
                 return total
             time.sleep(settings.webhook_poll_seconds)

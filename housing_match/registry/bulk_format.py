@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from housing_match import text_input
 from housing_match.registry.schemas import (
     REGISTRATION_CLASS_LABELS_JA,
     DwellingInput,
@@ -173,9 +174,17 @@ class ParsedRow:
 def decode_text(raw: bytes) -> str:
     for encoding in ("utf-8-sig", "cp932"):
         try:
-            return raw.decode(encoding)
+            text = raw.decode(encoding)
         except UnicodeDecodeError:
             continue
+        if "\x00" in text:
+            # The database stores no NUL; a file full of them is usually UTF-16.
+            line = text.count("\n", 0, text.index("\x00")) + 1
+            raise FileFormatError(
+                f"The file holds the NUL character (U+0000), first on line {line}: "
+                "save it as UTF-8 or Shift_JIS text."
+            )
+        return text
     raise FileFormatError("The file is neither UTF-8 nor Shift_JIS text.")
 
 
@@ -367,10 +376,14 @@ def _header_keys(header: Sequence[str]) -> list[str]:
 
 def read_geojson(raw: bytes) -> tuple[int, Iterator[SourceRow]]:
     """Features with a Point geometry and the flat columns (or keys or labels) as properties."""
+    text = decode_text(raw)
     try:
-        document = json.loads(decode_text(raw))
+        document = json.loads(text)
     except json.JSONDecodeError as exc:
         raise FileFormatError(f"Not valid JSON: {exc.msg} at line {exc.lineno}.") from exc
+    if text_input.may_hold_problems(text):
+        for problem in text_input.problems(document, "file"):
+            raise FileFormatError(f"{problem.location} {problem.message}.")
     if not isinstance(document, dict) or document.get("type") != "FeatureCollection":
         raise FileFormatError("A GeoJSON import must be a FeatureCollection.")
     features = document.get("features")

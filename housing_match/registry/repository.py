@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from geoalchemy2 import Geography
+from geoalchemy2 import Geography, Geometry
 from sqlalchemy import (
     ColumnElement,
     String,
@@ -27,9 +28,68 @@ from housing_match.models import Dwelling, StandardsProfile, Vacancy
 from housing_match.registry.accessibility import step_free_route_sql
 from housing_match.repository import RepositoryBase
 
+# The mean radius PostGIS's spherical geography functions use.
+EARTH_RADIUS_M = 6_371_008.7714
+
 
 def point_geography(longitude: float, latitude: float) -> ColumnElement[Any]:
     return cast(func.ST_SetSRID(func.ST_MakePoint(longitude, latitude), 4326), Geography)
+
+
+def bbox_conditions(
+    location: InstrumentedAttribute[Any], bbox: tuple[float, float, float, float]
+) -> list[ColumnElement[bool]]:
+    """Points in a longitude/latitude rectangle, exactly: compared as plain coordinates.
+
+    A geography envelope would be the wrong shape (its edges are great circles, which bulge
+    poleward of the parallels: a box 90° wide at 34.6 N reaches past 40 N in the middle) and
+    PostGIS refuses one 180° wide ("antipodal edge"), such as the world. The geography index
+    still serves the search through the smallest circle around the box's centre that covers
+    it (``covering_cap``), when there is one narrower than a hemisphere.
+    """
+    min_lon, min_lat, max_lon, max_lat = bbox
+    exact = func.ST_Intersects(
+        cast(location, Geometry), func.ST_MakeEnvelope(min_lon, min_lat, max_lon, max_lat, 4326)
+    )
+    cap = covering_cap(bbox)
+    if cap is None:
+        return [exact]
+    longitude, latitude, radius = cap
+    near = func.ST_DWithin(location, point_geography(longitude, latitude), radius, False)
+    return [near, exact]
+
+
+def covering_cap(bbox: tuple[float, float, float, float]) -> tuple[float, float, float] | None:
+    """(longitude, latitude, radius in metres) of a circle on the sphere around the box's
+    centre that holds the whole box, or None when the box spans 180° of longitude or more.
+
+    For a box less than 180° wide the farthest points from the centre are its corners: along
+    a parallel the distance grows with the difference in longitude, and along a meridian edge
+    it is largest at one end. The margin covers PostGIS's own sphere and rounding.
+    """
+    min_lon, min_lat, max_lon, max_lat = bbox
+    if max_lon - min_lon >= 180:
+        return None
+    centre_lon, centre_lat = (min_lon + max_lon) / 2, (min_lat + max_lat) / 2
+    half_width = math.radians((max_lon - min_lon) / 2)
+    centre = math.radians(centre_lat)
+    farthest = max(
+        math.acos(
+            max(
+                -1.0,
+                min(
+                    1.0,
+                    math.sin(centre) * math.sin(math.radians(latitude))
+                    + math.cos(centre) * math.cos(math.radians(latitude)) * math.cos(half_width),
+                ),
+            )
+        )
+        for latitude in (min_lat, max_lat)
+    )
+    radius = farthest * EARTH_RADIUS_M * 1.01 + 1_000
+    if radius >= math.pi * EARTH_RADIUS_M:
+        return None
+    return centre_lon, centre_lat, radius
 
 
 def vacancy_is_open(vacancy: type[Vacancy] = Vacancy) -> ColumnElement[bool]:
@@ -215,11 +275,7 @@ class DwellingRepository(RepositoryBase[Dwelling]):
         if filters.authority_ids:
             conditions.append(Dwelling.authority_id.in_(filters.authority_ids))
         if filters.bbox is not None:
-            min_lon, min_lat, max_lon, max_lat = filters.bbox
-            envelope = cast(
-                func.ST_MakeEnvelope(min_lon, min_lat, max_lon, max_lat, 4326), Geography
-            )
-            conditions.append(func.ST_Intersects(Dwelling.location, envelope))
+            conditions.extend(bbox_conditions(Dwelling.location, filters.bbox))
         if filters.near is not None:
             longitude, latitude, radius = filters.near
             conditions.append(

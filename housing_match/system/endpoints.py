@@ -7,16 +7,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from housing_match import __version__
 from housing_match.db import SessionDep
-from housing_match.errors import ProblemError, problem_responses
+from housing_match.errors import DatabaseUnavailable, problem_responses
 from housing_match.system.repository import postgis_version
 from housing_match.system.schemas import Health, Meta
 
 router = APIRouter(tags=["system"])
 logger = logging.getLogger(__name__)
-
-
-class DatabaseUnavailable(ProblemError):
-    status, slug, title = 503, "database-unavailable", "Database unavailable"
 
 
 @router.get(

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select, tuple_, update
@@ -13,7 +13,7 @@ from housing_match.registry.repository import (
     point_geography,
     vacancy_is_open,
 )
-from housing_match.repository import RepositoryBase
+from housing_match.repository import RepositoryBase, excluding
 
 
 def effective_status() -> ColumnElement[str]:
@@ -42,15 +42,37 @@ class VacancyRepository(RepositoryBase[Vacancy]):
             )
         ).all()
 
+    def overdue(self, *, limit: int, skip: Collection[uuid.UUID] = ()) -> list[uuid.UUID]:
+        """Open vacancies past their expiry, except those in ``skip`` (a job's failed items)."""
+        return list(
+            self.session.scalars(
+                select(Vacancy.id)
+                .where(
+                    Vacancy.status == "open",
+                    Vacancy.expires_at <= func.now(),
+                    *excluding(Vacancy.id, skip),
+                )
+                .order_by(Vacancy.id)
+                .limit(limit)
+            )
+        )
+
     def expire_due(
-        self, *, dwelling_id: uuid.UUID | None = None
+        self,
+        *,
+        dwelling_id: uuid.UUID | None = None,
+        ids: Collection[uuid.UUID] | None = None,
     ) -> list[tuple[uuid.UUID, uuid.UUID]]:
-        """Marks open vacancies past their expiry as expired (all, or one dwelling's); returns
-        (id, corporation)."""
-        only_dwelling = () if dwelling_id is None else (Vacancy.dwelling_id == dwelling_id,)
+        """Marks open vacancies past their expiry as expired (all, one dwelling's, or those
+        of ``ids``); returns (id, corporation)."""
+        only: list[ColumnElement[bool]] = []
+        if dwelling_id is not None:
+            only.append(Vacancy.dwelling_id == dwelling_id)
+        if ids is not None:
+            only.append(Vacancy.id.in_(ids))
         rows = self.session.execute(
             update(Vacancy)
-            .where(Vacancy.status == "open", Vacancy.expires_at <= func.now(), *only_dwelling)
+            .where(Vacancy.status == "open", Vacancy.expires_at <= func.now(), *only)
             .values(status="expired", closed_reason="not refreshed in time", updated_at=func.now())
             .returning(Vacancy.id, Vacancy.corporation_id)
         ).all()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
+from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -11,6 +14,7 @@ from sqlalchemy.orm import Session
 from housing_match.auth import Actor, Principal
 from housing_match.errors import BadRequest, Conflict, ResourceNotFound
 from housing_match.history.service import record_change, snapshot
+from housing_match.jobs import JobReport, attempt
 from housing_match.models import Dwelling, Vacancy
 from housing_match.pagination import INVALID_CURSOR, decode_cursor, encode_cursor
 from housing_match.referrals.holds import refuse_if_held_by_referral
@@ -18,6 +22,9 @@ from housing_match.registry.repository import DwellingFilters, DwellingRepositor
 from housing_match.settings import get_settings
 from housing_match.vacancies.repository import VacancyRepository
 from housing_match.vacancies.schemas import VacancyCreate, VacancyStatus, VacancyUpdate
+
+logger = logging.getLogger(__name__)
+EXPIRY_BATCH = 1_000
 
 # Which status a corporation may move its vacancy to, from which.
 ALLOWED_TRANSITIONS: dict[VacancyStatus, frozenset[VacancyStatus]] = {
@@ -189,9 +196,13 @@ def close_vacancies_of_dwelling(
 
 
 def expire_vacancies(
-    session: Session, actor: Actor, *, dwelling_id: uuid.UUID | None = None
+    session: Session,
+    actor: Actor,
+    *,
+    dwelling_id: uuid.UUID | None = None,
+    ids: Collection[uuid.UUID] | None = None,
 ) -> int:
-    expired = VacancyRepository(session).expire_due(dwelling_id=dwelling_id)
+    expired = VacancyRepository(session).expire_due(dwelling_id=dwelling_id, ids=ids)
     for vacancy_id, _corporation_id in expired:
         record_change(
             session,
@@ -203,6 +214,34 @@ def expire_vacancies(
             after={"status": "expired"},
         )
     return len(expired)
+
+
+def expire_overdue_vacancies(session: Session, actor: Actor) -> JobReport:
+    """The ``vacancies expire`` job: a batch of overdue vacancies in one savepoint; when a
+    batch fails, its vacancies one by one, so one corporation's bad row holds back no other's."""
+    repository = VacancyRepository(session)
+    report = JobReport()
+    while True:
+        ids = repository.overdue(limit=EXPIRY_BATCH, skip=report.failed)
+        if not ids:
+            return report
+        try:
+            with session.begin_nested():
+                report.done += expire_vacancies(session, actor, ids=ids)
+        except Exception:
+            logger.warning("vacancies expire: a batch failed; expiring its vacancies one by one")
+            for vacancy_id in ids:
+                attempt(
+                    session,
+                    report,
+                    "vacancies expire",
+                    vacancy_id,
+                    partial(_expire_one, session, actor, vacancy_id),
+                )
+
+
+def _expire_one(session: Session, actor: Actor, vacancy_id: uuid.UUID) -> bool:
+    return expire_vacancies(session, actor, ids=[vacancy_id]) > 0
 
 
 def search_vacancies(

@@ -159,11 +159,15 @@ class Receiver:
     url: str
     statuses: list[int] = field(default_factory=list)  # answered in turn, then 200
     received: list[Received] = field(default_factory=list)
+    port: int = 0
+    error_body: bytes = b"boom"  # the body of every 4xx/5xx answer
+    reply_headers: dict[str, str] = field(default_factory=dict)
 
 
 @contextmanager
-def receiver() -> Iterator[Receiver]:
-    """An HTTP server on 127.0.0.1 with a random port, recording every request."""
+def receiver(host: str = "127.0.0.1") -> Iterator[Receiver]:
+    """An HTTP server on ``host`` (a loopback address) with a random port, recording every
+    request."""
     state = Receiver(url="")
 
     class Handler(BaseHTTPRequestHandler):
@@ -172,8 +176,10 @@ def receiver() -> Iterator[Receiver]:
             body = self.rfile.read(length)
             state.received.append(Received(headers=dict(self.headers.items()), body=body))
             status = state.statuses.pop(0) if state.statuses else 200
-            reply = b"boom" if status >= 400 else b"ok"
+            reply = state.error_body if status >= 400 else b"ok"
             self.send_response(status)
+            for name, value in state.reply_headers.items():
+                self.send_header(name, value)
             self.send_header("Content-Length", str(len(reply)))
             self.end_headers()
             self.wfile.write(reply)
@@ -181,10 +187,11 @@ def receiver() -> Iterator[Receiver]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = ThreadingHTTPServer((host, 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
+    state.port = server.server_address[1]
+    state.url = f"http://{host}:{state.port}/hooks"
     try:
         yield state
     finally:
