@@ -220,20 +220,20 @@ class SignInThrottleRepository(RepositoryBase[SignInThrottle]):
     def get_by_address(self, client_address: str) -> SignInThrottle | None:
         return self.session.get(SignInThrottle, client_address)
 
-    def record_failure(self, client_address: str, *, window: timedelta) -> SignInThrottle:
+    def record_failure(
+        self, client_address: str, *, now: datetime, window: timedelta
+    ) -> SignInThrottle:
         """Counts one more failure from this address; a count older than the window restarts."""
         row = SignInThrottle
-        inserted = insert(row).values(
-            client_address=client_address, failures=1, last_failed_at=func.now()
-        )
+        inserted = insert(row).values(client_address=client_address, failures=1, last_failed_at=now)
         statement = inserted.on_conflict_do_update(
             index_elements=[row.client_address],
             set_={
                 "failures": case(
-                    (row.last_failed_at < func.now() - window, 1),
+                    (row.last_failed_at < now - window, 1),
                     else_=row.failures + 1,
                 ),
-                "last_failed_at": func.now(),
+                "last_failed_at": now,
             },
         ).returning(row.failures, row.last_failed_at)
         failures, last_failed_at = self.session.execute(statement).one()

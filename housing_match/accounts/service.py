@@ -535,7 +535,7 @@ def _count_failure(
 ) -> SignIn:
     settings = get_settings()
     SignInThrottleRepository(session).record_failure(
-        client.address, window=timedelta(minutes=settings.sign_in_address_window_minutes)
+        client.address, now=now, window=timedelta(minutes=settings.sign_in_address_window_minutes)
     )
     detail: dict[str, Any] = {"reason": reason}
     if user is None:

@@ -81,9 +81,7 @@ def test_invitation_to_sign_out(
     wrong = client.post(f"{path}/totp", data={"csrf_token": token, "code": "000000"})
     assert wrong.status_code == 422
     assert "確認コードが正しくありません" in wrong.text
-    done = client.post(
-        f"{path}/totp", data={"csrf_token": token, "code": pyotp.TOTP(secret).now()}
-    )
+    done = client.post(f"{path}/totp", data={"csrf_token": token, "code": pyotp.TOTP(secret).now()})
     assert done.status_code == 200
     codes = recovery_codes_of(done)
     assert len(codes) == 10
