@@ -25,6 +25,7 @@ def _rewind(session: Session, user_id: object, **values: object) -> None:
     session.commit()
 
 
+@pytest.mark.usefixtures("long_delays")
 def test_growing_delay_then_lock_lifted_by_a_manager(
     client: TestClient, session: Session, corporation: OrgFixture, make_user: MakeUser
 ) -> None:
@@ -110,7 +111,7 @@ def few_free_address_failures(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]
     get_settings.cache_clear()
 
 
-@pytest.mark.usefixtures("few_free_address_failures")
+@pytest.mark.usefixtures("few_free_address_failures", "long_delays")
 def test_many_failures_from_one_address_slow_every_account(
     client: TestClient, session: Session, corporation: OrgFixture, make_user: MakeUser
 ) -> None:
