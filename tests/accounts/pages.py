@@ -75,20 +75,22 @@ def accept_invitation(client: TestClient, url: str, password: str) -> tuple[str,
 
 def post_password(client: TestClient, email: str, password: str) -> httpx.Response:
     page = client.get("/login")
-    return client.post(
+    response: httpx.Response = client.post(
         "/login",
         data={"csrf_token": csrf_of(page), "email": email, "password": password},
         follow_redirects=False,
     )
+    return response
 
 
 def post_code(client: TestClient, code: str) -> httpx.Response:
     page = client.get("/login/totp")
-    return client.post(
+    response: httpx.Response = client.post(
         "/login/totp",
         data={"csrf_token": csrf_of(page), "code": code},
         follow_redirects=False,
     )
+    return response
 
 
 def sign_in(client: TestClient, email: str, password: str, secret: str | None) -> str:
@@ -99,6 +101,6 @@ def sign_in(client: TestClient, email: str, password: str, secret: str | None) -
         assert first.headers["location"].startswith("/login/totp")
         second = post_code(client, next_code(secret))
         assert second.status_code == 303, second.text
-    token = client.cookies.get(SESSION_COOKIE)
+    token: str | None = client.cookies.get(SESSION_COOKIE)
     assert token
     return token
