@@ -21,6 +21,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
 
 from housing_match.accounts.sessions import SESSION_COOKIE, resolve_session_principal
 from housing_match.db import SessionDep
@@ -103,14 +104,14 @@ def hash_api_key(key: str) -> str:
     return hmac.new(secret, key.encode(), hashlib.sha256).hexdigest()
 
 
-def get_principal(
-    request: Request,
-    session: SessionDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    session_cookie: Annotated[str | None, Depends(_session_cookie)],
+def authenticate(
+    request: Request, session: Session, credentials: HTTPAuthorizationCredentials | None
 ) -> Principal:
-    if credentials is None and session_cookie:
-        return _principal_of_web_session(request, session, session_cookie)
+    """The caller: an API key when one is sent, else a person's web session, if any."""
+    if credentials is None:
+        session_token = request.cookies.get(SESSION_COOKIE)
+        if session_token:
+            return _principal_of_web_session(request, session, session_token)
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise Unauthenticated("Send an API key as 'Authorization: Bearer <key>'.")
     found = ApiKeyRepository(session).find_active_credential(hash_api_key(credentials.credentials))
@@ -126,7 +127,18 @@ def get_principal(
     )
 
 
-def _principal_of_web_session(request: Request, session: SessionDep, token: str) -> Principal:
+def get_principal(
+    request: Request,
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    _session_cookie: Annotated[str | None, Depends(_session_cookie)],
+) -> Principal:
+    # The cookie's dependency documents the second way in, in the OpenAPI spec; authenticate
+    # reads the cookie itself, so other dependencies can call it with the bearer alone.
+    return authenticate(request, session, credentials)
+
+
+def _principal_of_web_session(request: Request, session: Session, token: str) -> Principal:
     found = resolve_session_principal(session, request, token)
     return Principal(
         organisation_id=found.organisation_id,

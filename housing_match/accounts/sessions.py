@@ -9,6 +9,7 @@ API key that changes state must carry the session's CSRF token in ``X-CSRF-Token
 from __future__ import annotations
 
 import hmac
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -65,7 +66,7 @@ class StartedSession:
 
 
 def start_session(
-    session: Session, *, user_id: object, stage: str, client_address: str, user_agent: str
+    session: Session, *, user_id: uuid.UUID, stage: str, client_address: str, user_agent: str
 ) -> StartedSession:
     settings = get_settings()
     now = datetime.now(UTC)
