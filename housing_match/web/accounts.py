@@ -6,23 +6,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, FastAPI, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
 from housing_match.accounts import service
-from housing_match.accounts.csrf import (
-    CsrfForm,
-    CsrfRejected,
-    install_csrf_globals,
-    set_csrf_cookie,
-)
+from housing_match.accounts.csrf import CsrfForm, CsrfRejected, set_csrf_cookie
 from housing_match.accounts.sessions import (
     SESSION_COOKIE,
     clear_session_cookie,
@@ -39,9 +32,7 @@ from housing_match.models import (
     UserRole,
 )
 from housing_match.settings import get_settings
-
-templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
-install_csrf_globals(templates.env)
+from housing_match.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
 
