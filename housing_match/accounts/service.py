@@ -315,8 +315,12 @@ class TotpEnrolment:
 
 
 def enrolment_of(opened: OpenInvitation) -> TotpEnrolment | None:
-    secret = opened.invitation.pending_totp_secret
-    if secret is None:
+    sealed = opened.invitation.pending_totp_secret
+    if sealed is None:
+        return None
+    try:
+        secret = totp.unseal(sealed)
+    except totp.UnsealableSecret:  # the secret key changed meanwhile: choose again
         return None
     uri = totp.provisioning_uri(secret, opened.user.email)
     return TotpEnrolment(secret=secret, uri=uri, svg=totp.qr_svg(uri))
@@ -351,7 +355,7 @@ def choose_password(
     if not opened.totp_required:
         return _complete(session, opened, password_hash, totp_secret=None, step=None, client=client)
     opened.invitation.pending_password_hash = password_hash
-    opened.invitation.pending_totp_secret = totp.new_secret()
+    opened.invitation.pending_totp_secret = totp.seal(totp.new_secret())
     session.flush()
     enrolment = enrolment_of(opened)
     assert enrolment is not None  # noqa: S101  # set just above
@@ -363,11 +367,10 @@ def confirm_totp(
 ) -> Completed:
     """The invitation's second step: a code from the new authenticator proves it is set up."""
     invitation = opened.invitation
-    if invitation.pending_password_hash is None or invitation.pending_totp_secret is None:
+    enrolment = enrolment_of(opened)
+    if invitation.pending_password_hash is None or enrolment is None:
         raise FieldProblem("code", "先にパスワードを設定してください。")
-    step = totp.matching_step(
-        invitation.pending_totp_secret, code, now=datetime.now(UTC), after_step=None
-    )
+    step = totp.matching_step(enrolment.secret, code, now=datetime.now(UTC), after_step=None)
     if step is None:
         raise FieldProblem(
             "code",
@@ -649,6 +652,13 @@ def sign_in_with_code(session: Session, pending_token: str, code: str, *, client
     user = UserRepository(session).get_for_update(pending.user_id)
     if user is None or user.totp_secret is None:  # reset meanwhile: start again
         return SignIn(Outcome.EXPIRED, "もう一度パスワードから入力してください。")
+    try:
+        secret = totp.unseal(user.totp_secret)
+    except totp.UnsealableSecret:
+        return SignIn(
+            Outcome.REFUSED,
+            "二要素認証の設定を読めません。組織の管理者に招待の再発行を依頼してください。",
+        )
     gate = _address_gate(session, client, now) or _account_gate(user, now)
     if gate is not None:
         return gate
@@ -660,17 +670,13 @@ def sign_in_with_code(session: Session, pending_token: str, code: str, *, client
             user.id, keyed_hash(RECOVERY_CODE_PURPOSE, totp.normalise_recovery_code(cleaned))
         )
     else:
-        step = totp.matching_step(
-            user.totp_secret, cleaned, now=now, after_step=user.totp_last_step
-        )
+        step = totp.matching_step(secret, cleaned, now=now, after_step=user.totp_last_step)
         accepted = step is not None
         if step is not None:
             user.totp_last_step = step
     if not accepted:
         reason = "recovery_code" if second_factor == "recovery_code" else "totp"
-        if reason == "totp" and totp.matching_step(
-            user.totp_secret, cleaned, now=now, after_step=None
-        ):
+        if reason == "totp" and totp.matching_step(secret, cleaned, now=now, after_step=None):
             reason = "totp_replayed"
         return _count_failure(session, user, client, now, reason=reason, email=user.email)
     sessions.revoke(pending.id)

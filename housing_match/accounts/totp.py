@@ -1,14 +1,26 @@
 """TOTP (RFC 6238) with pyotp: secrets, enrolment QR codes as inline SVG (segno, no network),
-verification that refuses a replayed code, and one-time recovery codes."""
+verification that refuses a replayed code, and one-time recovery codes.
+
+The server must read a TOTP secret to check a code, so it cannot be hashed: it is stored
+sealed with AES-GCM under a key derived from the secret key, so a copy of the database alone
+cannot produce codes. Changing the secret key therefore needs every user re-invited.
+"""
 
 from __future__ import annotations
 
+import base64
 import hmac
 import secrets
 from datetime import datetime
 
 import pyotp
 import segno
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from housing_match.settings import get_settings
 
 ISSUER = "housing-match"
 # A code of the previous or the next 30-second step is accepted: phone clocks drift.
@@ -59,3 +71,34 @@ def new_recovery_codes() -> list[str]:
 def normalise_recovery_code(code: str) -> str:
     raw = "".join(ch for ch in code.strip().lower() if ch.isalnum())
     return f"{raw[:5]}-{raw[5:]}" if len(raw) == 10 else raw
+
+
+_SEALED_PREFIX = "v1:"
+_SEAL_CONTEXT = b"housing-match totp secret"
+
+
+def _sealing_key() -> AESGCM:
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_SEAL_CONTEXT).derive(
+        get_settings().secret_key.encode()
+    )
+    return AESGCM(key)
+
+
+def seal(secret: str) -> str:
+    nonce = secrets.token_bytes(12)
+    sealed = _sealing_key().encrypt(nonce, secret.encode(), _SEAL_CONTEXT)
+    return _SEALED_PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode()
+
+
+class UnsealableSecret(Exception):
+    """Sealed under another secret key: the user must be invited again."""
+
+
+def unseal(stored: str) -> str:
+    if not stored.startswith(_SEALED_PREFIX):
+        raise UnsealableSecret
+    raw = base64.urlsafe_b64decode(stored[len(_SEALED_PREFIX) :].encode())
+    try:
+        return _sealing_key().decrypt(raw[:12], raw[12:], _SEAL_CONTEXT).decode()
+    except InvalidTag as exc:
+        raise UnsealableSecret from exc

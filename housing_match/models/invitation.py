@@ -30,4 +30,4 @@ class Invitation(UUIDPrimaryKey, Timestamps, Base):
     # Between the password step and the TOTP step: the chosen password's hash and the secret
     # being enrolled. The user's own columns change only when the whole invitation succeeds.
     pending_password_hash: Mapped[str | None] = mapped_column(Text)
-    pending_totp_secret: Mapped[str | None] = mapped_column(String(64))
+    pending_totp_secret: Mapped[str | None] = mapped_column(Text)

@@ -41,8 +41,8 @@ class User(UUIDPrimaryKey, Timestamps, Base):
     role: Mapped[str] = mapped_column(String(16))
     # Argon2id (PHC string); None until the invitation is accepted.
     password_hash: Mapped[str | None] = mapped_column(Text)
-    # Base32 TOTP secret; None when no authenticator is enrolled.
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # The TOTP secret, sealed (accounts/totp.py); None when no authenticator is enrolled.
+    totp_secret: Mapped[str | None] = mapped_column(Text)
     # The last TOTP time step accepted: a code of that step or an earlier one is a replay.
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     activated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

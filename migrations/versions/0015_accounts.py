@@ -50,7 +50,7 @@ def upgrade() -> None:
         sa.Column("name", sa.Text(), nullable=False),
         sa.Column("role", sa.String(length=16), nullable=False),
         sa.Column("password_hash", sa.Text(), nullable=True),
-        sa.Column("totp_secret", sa.String(length=64), nullable=True),
+        sa.Column("totp_secret", sa.Text(), nullable=True),
         sa.Column("totp_last_step", sa.BigInteger(), nullable=True),
         sa.Column("activated_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("deactivated_at", sa.DateTime(timezone=True), nullable=True),
@@ -104,7 +104,7 @@ def upgrade() -> None:
         sa.Column("superseded_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_by_user_id", sa.Uuid(), nullable=True),
         sa.Column("pending_password_hash", sa.Text(), nullable=True),
-        sa.Column("pending_totp_secret", sa.String(length=64), nullable=True),
+        sa.Column("pending_totp_secret", sa.Text(), nullable=True),
         *_timestamps(),
         sa.CheckConstraint("purpose IN ('invite', 'reset')", name=op.f("ck_invitations_purpose")),
         sa.ForeignKeyConstraint(

@@ -7,11 +7,11 @@ import uuid
 
 import pyotp
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from housing_match.accounts.sessions import SESSION_COOKIE
-from housing_match.models import HistoryEntry, PersonReadLogEntry, UserRole, WebSession
+from housing_match.models import HistoryEntry, PersonReadLogEntry, User, UserRole, WebSession
 from tests.accounts.pages import (
     accept_invitation,
     csrf_of,
@@ -86,6 +86,12 @@ def test_invitation_to_sign_out(
     codes = recovery_codes_of(done)
     assert len(codes) == 10
     assert len(set(codes)) == 10
+    # Neither the TOTP secret nor a recovery code is stored as itself.
+    stored = session.scalars(select(User).where(User.email == "hanako.yamada@example.jp")).one()
+    assert stored.totp_secret is not None
+    assert secret not in stored.totp_secret
+    dump = session.execute(text("SELECT row_to_json(recovery_codes)::text FROM recovery_codes"))
+    assert not any(code in row for row in dump.scalars() for code in codes)
 
     # The link works once.
     assert client.get(path).status_code == 410
