@@ -131,7 +131,7 @@ def get_principal(
     request: Request,
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    _session_cookie: Annotated[str | None, Depends(_session_cookie)],
+    _cookie: Annotated[str | None, Depends(_session_cookie)],
 ) -> Principal:
     # The cookie's dependency documents the second way in, in the OpenAPI spec; authenticate
     # reads the cookie itself, so other dependencies can call it with the bearer alone.
