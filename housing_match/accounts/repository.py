@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -18,6 +18,11 @@ from housing_match.models import (
     WebSession,
 )
 from housing_match.repository import RepositoryBase
+
+
+def _now() -> datetime:
+    # The clock of this moment, as the services' rules use, not of the transaction's start.
+    return datetime.now(UTC)
 
 
 class UserRepository(RepositoryBase[User]):
@@ -127,8 +132,8 @@ class WebSessionRepository(RepositoryBase[WebSession]):
                 WebSession.token_hash == token_hash,
                 WebSession.stage == stage,
                 WebSession.revoked_at.is_(None),
-                WebSession.expires_at > func.now(),
-                WebSession.last_seen_at > func.now() - idle,
+                WebSession.expires_at > _now(),
+                WebSession.last_seen_at > _now() - idle,
                 User.deactivated_at.is_(None),
             )
         ).first()
@@ -153,8 +158,8 @@ class WebSessionRepository(RepositoryBase[WebSession]):
                 WebSession.token_hash == token_hash,
                 WebSession.stage == "active",
                 WebSession.revoked_at.is_(None),
-                WebSession.expires_at > func.now(),
-                WebSession.last_seen_at > func.now() - idle,
+                WebSession.expires_at > _now(),
+                WebSession.last_seen_at > _now() - idle,
                 User.deactivated_at.is_(None),
             )
         ).first()
@@ -169,7 +174,7 @@ class WebSessionRepository(RepositoryBase[WebSession]):
             .scalar_subquery()
         )
         self.session.execute(
-            update(WebSession).where(WebSession.id == locked).values(last_seen_at=func.now()),
+            update(WebSession).where(WebSession.id == locked).values(last_seen_at=_now()),
             execution_options={"synchronize_session": False},
         )
 

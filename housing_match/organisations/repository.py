@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import or_, select, update
 
 from housing_match.models import ApiKey, Organisation
 from housing_match.repository import RepositoryBase
@@ -57,7 +57,8 @@ class ApiKeyRepository(RepositoryBase[ApiKey]):
             .where(
                 ApiKey.key_hash == key_hash,
                 ApiKey.revoked_at.is_(None),
-                or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > func.now()),
+                # The clock of this request, not of its transaction's start (now()).
+                or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > datetime.now(UTC)),
             )
         ).first()
         return None if row is None else ActiveCredential(*row)
@@ -78,7 +79,7 @@ class ApiKeyRepository(RepositoryBase[ApiKey]):
             .scalar_subquery()
         )
         self.session.execute(
-            update(ApiKey).where(ApiKey.id == locked).values(last_used_at=func.now()),
+            update(ApiKey).where(ApiKey.id == locked).values(last_used_at=now),
             execution_options={"synchronize_session": False},
         )
 
