@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from housing_match import __version__
+from housing_match.accounts.endpoints import router as accounts_router
 from housing_match.audit.endpoints import router as audit_router
 from housing_match.errors import PROBLEM_MEDIA_TYPE, Problem, install_problem_handlers
 from housing_match.history.endpoints import router as history_router
@@ -29,6 +30,7 @@ from housing_match.registry.endpoints import standards_router
 from housing_match.settings import get_settings
 from housing_match.system.endpoints import router as system_router
 from housing_match.vacancies.endpoints import router as vacancies_router
+from housing_match.web import accounts as account_pages
 from housing_match.web.site import install_web
 
 DESCRIPTION = """
@@ -37,7 +39,9 @@ life-settlement support centers (地域生活定着支援センター), with saf
 (セーフティネット住宅) posted by housing-support corporations (居住支援法人) and registered by
 municipal housing sections.
 
-Authenticate with an organisation's API key: `Authorization: Bearer <key>`.
+Authenticate with an organisation's API key: `Authorization: Bearer <key>` (systems), or
+with the session cookie of a person's sign-in at `/login` (the web UI; state-changing
+requests then also send the session's CSRF token in the `X-CSRF-Token` header).
 Every error is an RFC 9457 problem (`application/problem+json`).
 """
 
@@ -77,6 +81,7 @@ def create_app() -> FastAPI:
     app.add_middleware(ServerTimingMiddleware)
     app.include_router(system_router)
     app.include_router(organisations_router)
+    app.include_router(accounts_router)
     # Before the registry router, so /v1/dwellings/export is not taken for a dwelling id.
     app.include_router(registry_bulk_router)
     app.include_router(registry_router)
@@ -88,6 +93,7 @@ def create_app() -> FastAPI:
     app.include_router(webhooks_router)
     app.include_router(history_router)
     app.include_router(audit_router)
+    account_pages.install(app)
     install_web(app)
     _document_problems(app)
     return app

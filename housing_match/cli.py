@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from housing_match.auth import CLI_ACTOR
 from housing_match.errors import ProblemError
-from housing_match.models import OrganisationKind
+from housing_match.models import OrganisationKind, UserRole
 
 if TYPE_CHECKING:
     from housing_match.jobs import JobReport
@@ -31,6 +31,9 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database set-up and migrations.", no_args_is_help=True)
 org_app = typer.Typer(help="Organisations.", no_args_is_help=True)
 key_app = typer.Typer(help="API keys.", no_args_is_help=True)
+user_app = typer.Typer(
+    help="Staff accounts: invitations, listing, deactivation.", no_args_is_help=True
+)
 demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
 vacancies_app = typer.Typer(help="Vacancy housekeeping.", no_args_is_help=True)
 referrals_app = typer.Typer(help="Referral housekeeping: holds and stalls.", no_args_is_help=True)
@@ -40,6 +43,7 @@ export_app = typer.Typer(help="Bulk exports.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(org_app, name="org")
 app.add_typer(key_app, name="key")
+app.add_typer(user_app, name="user")
 app.add_typer(demo_app, name="demo")
 app.add_typer(vacancies_app, name="vacancies")
 app.add_typer(referrals_app, name="referrals")
@@ -134,6 +138,13 @@ def org_create(
         list[str] | None,
         typer.Option(help="Municipalities: a prefecture or municipality code; repeat for more."),
     ] = None,
+    totp: Annotated[
+        bool,
+        typer.Option(
+            "--totp-required/--totp-optional",
+            help="Whether its users need a TOTP code (always for centers and admins).",
+        ),
+    ] = True,
 ) -> None:
     """Create an organisation; prints its id and slug."""
     from housing_match.organisations.schemas import OrganisationCreate
@@ -141,7 +152,11 @@ def org_create(
 
     try:
         data = OrganisationCreate(
-            kind=kind, slug=slug, name=name, jurisdiction_codes=jurisdiction or []
+            kind=kind,
+            slug=slug,
+            name=name,
+            jurisdiction_codes=jurisdiction or [],
+            totp_required=totp,
         )
     except ValidationError as exc:
         raise _fail("; ".join(error["msg"] for error in exc.errors())) from None
@@ -153,21 +168,203 @@ def org_create(
         raise _fail(str(exc)) from None
 
 
-@key_app.command("create")
-def key_create(
+@org_app.command("list")
+def org_list() -> None:
+    """List organisations: slug, kind, whether TOTP is required, name (tab-separated)."""
+    from housing_match.organisations.service import list_organisations
+
+    with cli_session() as session:
+        for organisation in list_organisations(session):
+            totp = "totp-required" if organisation.totp_required else "totp-optional"
+            typer.echo(f"{organisation.slug}\t{organisation.kind}\t{totp}\t{organisation.name}")
+
+
+@org_app.command("set-totp")
+def org_set_totp(
     org: Annotated[str, typer.Option(help="The organisation's slug.")],
-    label: Annotated[str, typer.Option(help="What the key is for.")] = "",
+    required: Annotated[
+        bool, typer.Option("--required/--optional", help="Whether its users need a TOTP code.")
+    ],
 ) -> None:
-    """Create an API key; prints the key alone on stdout (it is shown only once)."""
-    from housing_match.organisations.service import create_api_key, get_organisation_by_slug
+    """Require TOTP of an organisation's users, or not (centers and admins always do)."""
+    from housing_match.organisations.service import get_organisation_by_slug, set_totp_required
 
     try:
         with cli_session() as session:
             organisation = get_organisation_by_slug(session, org)
-            _, secret = create_api_key(session, CLI_ACTOR, organisation, label=label)
+            set_totp_required(session, CLI_ACTOR, organisation, required)
+    except ProblemError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"{org}: TOTP {'required' if required else 'optional'}", err=True)
+
+
+@key_app.command("create")
+def key_create(
+    org: Annotated[str, typer.Option(help="The organisation's slug.")],
+    label: Annotated[str, typer.Option(help="What the key is for.")] = "",
+    expires_in_days: Annotated[
+        int | None, typer.Option(min=1, help="Refuse the key after this many days.")
+    ] = None,
+) -> None:
+    """Create an API key; prints the key alone on stdout (it is shown only once)."""
+    from datetime import UTC, datetime, timedelta
+
+    from housing_match.organisations.service import create_api_key, get_organisation_by_slug
+
+    expires_at = (
+        None if expires_in_days is None else datetime.now(UTC) + timedelta(days=expires_in_days)
+    )
+    try:
+        with cli_session() as session:
+            organisation = get_organisation_by_slug(session, org)
+            _, secret = create_api_key(
+                session, CLI_ACTOR, organisation, label=label, expires_at=expires_at
+            )
     except ProblemError as exc:
         raise _fail(str(exc)) from None
     typer.echo(secret)
+
+
+def _when(moment: object) -> str:
+    return "-" if moment is None else str(getattr(moment, "isoformat", lambda: moment)())
+
+
+@key_app.command("list")
+def key_list(org: Annotated[str, typer.Option(help="The organisation's slug.")]) -> None:
+    """List an organisation's keys: id, prefix, label, created, last used, expires, revoked."""
+    from housing_match.organisations.service import get_organisation_by_slug, list_api_keys
+
+    try:
+        with cli_session() as session:
+            keys = list_api_keys(session, get_organisation_by_slug(session, org))
+    except ProblemError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo("id\tprefix\tlabel\tcreated\tlast_used\texpires\trevoked")
+    for key in keys:
+        typer.echo(
+            f"{key.id}\t{key.prefix}\t{key.label}\t{_when(key.created_at)}\t"
+            f"{_when(key.last_used_at)}\t{_when(key.expires_at)}\t{_when(key.revoked_at)}"
+        )
+
+
+@key_app.command("revoke")
+def key_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key's id (from key list).")],
+) -> None:
+    """Revoke an API key at once; an already revoked key is an error."""
+    import uuid
+
+    from housing_match.organisations.service import find_api_key, revoke_api_key
+
+    try:
+        parsed = uuid.UUID(key_id)
+    except ValueError:
+        raise _fail(f"{key_id!r} is not a key id; see: housing-match key list --org SLUG") from None
+    try:
+        with cli_session() as session:
+            revoke_api_key(session, CLI_ACTOR, find_api_key(session, None, parsed))
+    except ProblemError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"revoked {parsed}", err=True)
+
+
+@user_app.command("invite")
+def user_invite(
+    org: Annotated[str, typer.Option(help="The organisation's slug.")],
+    email: Annotated[str, typer.Option(help="The login e-mail address.")],
+    name: Annotated[str, typer.Option(help="The person's name, e.g. 山田 花子.")],
+    role: Annotated[UserRole, typer.Option(help="staff or manager.")] = UserRole.STAFF,
+) -> None:
+    """Create a user and print their one-time invitation link (valid 72 hours by default)."""
+    from pydantic import TypeAdapter
+
+    from housing_match.accounts.schemas import UserInvite
+    from housing_match.accounts.service import CLI_CLIENT, invite_user
+    from housing_match.organisations.service import get_organisation_by_slug
+
+    try:
+        data = TypeAdapter(UserInvite).validate_python({"email": email, "name": name, "role": role})
+    except ValidationError as exc:
+        raise _fail("; ".join(error["msg"] for error in exc.errors())) from None
+    try:
+        with cli_session() as session:
+            organisation = get_organisation_by_slug(session, org)
+            issued = invite_user(
+                session, CLI_ACTOR, organisation, email=str(data.email), name=data.name,
+                role=data.role, client=CLI_CLIENT,
+            )  # fmt: skip
+            url, expires = issued.url, issued.invitation.expires_at
+    except ProblemError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(
+        f"invited {data.email} ({data.role.value}); the link works once, until {expires}", err=True
+    )
+    typer.echo(url)
+
+
+@user_app.command("reset")
+def user_reset(email: Annotated[str, typer.Option(help="The user's e-mail address.")]) -> None:
+    """Print a new one-time link for a user who lost their password or device (recorded)."""
+    from housing_match.accounts.service import CLI_CLIENT, get_user_by_email, reissue_invitation
+
+    try:
+        with cli_session() as session:
+            user = get_user_by_email(session, email)
+            issued = reissue_invitation(session, CLI_ACTOR, user, client=CLI_CLIENT)
+            url = issued.url
+    except ProblemError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(url)
+
+
+@user_app.command("list")
+def user_list(
+    org: Annotated[str | None, typer.Option(help="Only this organisation's users.")] = None,
+) -> None:
+    """List users: e-mail, organisation, role, status, TOTP, name (tab-separated)."""
+    from housing_match.accounts.service import list_users, user_status
+    from housing_match.organisations.service import get_organisation_by_slug, list_organisations
+
+    try:
+        with cli_session() as session:
+            organisation_id = None if org is None else get_organisation_by_slug(session, org).id
+            slugs = {item.id: item.slug for item in list_organisations(session)}
+            for user in list_users(session, organisation_id):
+                totp = "totp" if user.totp_secret else "no-totp"
+                typer.echo(
+                    f"{user.email}\t{slugs[user.organisation_id]}\t{user.role}\t"
+                    f"{user_status(user)}\t{totp}\t{user.name}"
+                )
+    except ProblemError as exc:
+        raise _fail(str(exc)) from None
+
+
+@user_app.command("deactivate")
+def user_deactivate(email: Annotated[str, typer.Option(help="The user's e-mail address.")]) -> None:
+    """Deactivate a user: their sessions and invitation links end at once."""
+    from housing_match.accounts.service import CLI_CLIENT, deactivate_user, get_user_by_email
+
+    try:
+        with cli_session() as session:
+            deactivate_user(
+                session, CLI_ACTOR, get_user_by_email(session, email), client=CLI_CLIENT
+            )
+    except ProblemError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"deactivated {email}", err=True)
+
+
+@user_app.command("unlock")
+def user_unlock(email: Annotated[str, typer.Option(help="The user's e-mail address.")]) -> None:
+    """Lift a sign-in lock."""
+    from housing_match.accounts.service import CLI_CLIENT, get_user_by_email, unlock_user
+
+    try:
+        with cli_session() as session:
+            unlock_user(session, CLI_ACTOR, get_user_by_email(session, email), client=CLI_CLIENT)
+    except ProblemError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"unlocked {email}", err=True)
 
 
 @demo_app.command("load")
@@ -182,13 +379,19 @@ def demo_load(
         typer.echo(message, err=True)
 
     with cli_session() as session:
-        keys = load_demo(session, progress=progress)
+        keys, users = load_demo(session, progress=progress)
         load_demo_registry(session, dwellings=dwellings, progress=progress)
     typer.echo("Demo API keys (shown once):")
     for slug, kind, secret in keys:
         typer.echo(f"  {kind:<20} {slug:<28} {secret}")
     typer.echo(
         "Try: curl -H 'Authorization: Bearer <key>' http://127.0.0.1:8000/v1/organisations/me"
+    )
+    typer.echo("Demo users, one manager per organisation (passwords shown once):")
+    for user in users:
+        typer.echo(f"  {user.slug:<28} {user.email:<44} {user.password}")
+    typer.echo(
+        "Sign in at http://127.0.0.1:8000/login (no TOTP code in the development environment)"
     )
 
 

@@ -13,8 +13,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from housing_match.accounts.schemas import UserInvite, UserUpdate
 from housing_match.matching.schemas import AllocationRequest, PersonCreate, PersonUpdate
-from housing_match.organisations.schemas import ApiKeyCreate, OrganisationCreate
+from housing_match.organisations.schemas import ApiKeyCreate, OrganisationCreate, OrganisationUpdate
 from housing_match.referrals.schemas import (
     ReferralContract,
     ReferralCreate,
@@ -124,7 +125,13 @@ REQUEST_EXAMPLES: dict[type[BaseModel], tuple[str, Any]] = {
             "jurisdiction_codes": ["271004"],
         },
     ),
+    OrganisationUpdate: ("二要素認証を任意にする", {"totp_required": False}),
     ApiKeyCreate: ("連携システム用のキー", {"label": "ケース記録システム連携"}),
+    UserInvite: (
+        "職員を招待",
+        {"email": "hanako@example.jp", "name": "山田 花子", "role": "staff"},
+    ),
+    UserUpdate: ("管理者にする", {"role": "manager"}),
     DwellingInput: ("既存の建物の一般住戸", _DWELLING),
     ReasonBody: ("理由", {"reason": "大家から登録廃止の申出がありました。"}),
     StandardsCheckRequest: ("申請前の確認", _DWELLING | {"as_of": "2026-12-01"}),

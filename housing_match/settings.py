@@ -77,6 +77,33 @@ class Settings(BaseSettings):
     # Plain http to 127.0.0.1/localhost, for tests and local receivers; refused in production.
     webhook_allow_http_loopback: bool = False
 
+    # Staff accounts. Invitation links are built on public_base_url (the address people open).
+    public_base_url: str = "http://127.0.0.1:8000"
+    invitation_hours: int = Field(default=72, ge=1, le=24 * 30)
+    # A web session ends after this long without a request, and this long after sign-in anyway.
+    session_idle_minutes: int = Field(default=30, ge=1)
+    session_absolute_hours: int = Field(default=12, ge=1)
+    # Time allowed between a right password and its TOTP code.
+    session_totp_step_minutes: int = Field(default=5, ge=1, le=60)
+    password_min_length: int = Field(default=12, ge=8, le=128)
+    # Failed sign-ins of one account: the first few are free, then each waits twice as long as
+    # the last (from sign_in_delay_base_seconds), and sign_in_lock_failures in a row lock the
+    # account for sign_in_lock_minutes or until a manager lifts the lock.
+    sign_in_free_failures: int = Field(default=3, ge=0)
+    sign_in_delay_base_seconds: float = Field(default=1.0, gt=0.0)
+    sign_in_delay_max_seconds: float = Field(default=300.0, gt=0.0)
+    sign_in_lock_failures: int = Field(default=10, ge=1)
+    sign_in_lock_minutes: int = Field(default=30, ge=1)
+    # Failed sign-ins from one client address across accounts (password spraying): free up to
+    # this many within the window, then the same growing delay.
+    sign_in_address_free_failures: int = Field(default=20, ge=0)
+    sign_in_address_window_minutes: int = Field(default=15, ge=1)
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies are sent over HTTPS only, except on a developer's plain-HTTP machine."""
+        return self.environment is not Environment.DEVELOPMENT
+
     # The web pages' map background: an XYZ tile URL template, or empty for no tiles (a closed
     # network without a tile server; markers and circles still show on a plain background).
     map_tile_url: str = GSI_STANDARD_TILES

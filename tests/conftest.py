@@ -9,6 +9,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import pytest
@@ -17,11 +19,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from housing_match.accounts.csrf import CSRF_HEADER, csrf_token_of_session
+from housing_match.accounts.passwords import hash_password
+from housing_match.accounts.service import CLI_CLIENT, invite_user
+from housing_match.accounts.sessions import SESSION_COOKIE, start_session
 from housing_match.app import create_app
 from housing_match.auth import CLI_ACTOR
 from housing_match.db import get_session, make_engine
 from housing_match.dbadmin import migrate
-from housing_match.models import Organisation, OrganisationKind
+from housing_match.models import Organisation, OrganisationKind, UserRole
 from housing_match.organisations.schemas import OrganisationCreate
 from housing_match.organisations.service import create_api_key, create_organisation
 from housing_match.testing import database_url_for_tests, recreate_database
@@ -173,3 +179,60 @@ def corporation(make_organisation: MakeOrganisation) -> OrgFixture:
 @pytest.fixture
 def municipality(make_organisation: MakeOrganisation) -> OrgFixture:
     return make_organisation(OrganisationKind.MUNICIPALITY, jurisdiction=("271004",))
+
+
+TEST_PASSWORD = "sunlit harbour 42 lanterns"
+
+
+@lru_cache(maxsize=1)
+def _test_password_hash() -> str:
+    # Argon2id is slow on purpose; one hash serves every test user of the run.
+    return hash_password(TEST_PASSWORD)
+
+
+@dataclass(frozen=True)
+class UserFixture:
+    """A signed-in user (password set, no TOTP) and the headers of their web session."""
+
+    id: uuid.UUID
+    email: str
+    role: UserRole
+    organisation: OrgFixture
+    session_token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The session cookie, and the CSRF header every state-changing call needs with it."""
+        return {
+            "Cookie": f"{SESSION_COOKIE}={self.session_token}",
+            CSRF_HEADER: csrf_token_of_session(self.session_token),
+        }
+
+
+MakeUser = Callable[..., UserFixture]
+
+
+@pytest.fixture
+def make_user(session: Session) -> MakeUser:
+    def make(
+        organisation: OrgFixture, *, role: UserRole = UserRole.MANAGER, email: str | None = None
+    ) -> UserFixture:
+        owner = session.get(Organisation, organisation.id)
+        assert owner is not None
+        email = email or f"user-{uuid.uuid4().hex[:10]}@example.jp"
+        user = invite_user(
+            session, CLI_ACTOR, owner, email=email, name="テスト 利用者", role=role,
+            client=CLI_CLIENT,
+        ).user  # fmt: skip
+        user.password_hash = _test_password_hash()
+        user.activated_at = datetime.now(UTC)
+        started = start_session(
+            session, user_id=user.id, stage="active", client_address="testclient", user_agent=""
+        )
+        session.commit()
+        return UserFixture(
+            id=user.id, email=email, role=role, organisation=organisation,
+            session_token=started.token,
+        )  # fmt: skip
+
+    return make

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class HistoryEntryRead(BaseModel):
@@ -14,7 +14,10 @@ class HistoryEntryRead(BaseModel):
     occurred_at: datetime
     actor_organisation_id: uuid.UUID | None
     actor_api_key_id: uuid.UUID | None
-    channel: str
+    actor_user_id: uuid.UUID | None = Field(
+        description="The person who acted, through their sign-in; null for a key or the CLI."
+    )
+    channel: str = Field(description="api (a key), web (a person's session), cli or system.")
     action: str
     entity_type: str
     entity_id: str

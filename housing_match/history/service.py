@@ -16,7 +16,17 @@ from housing_match.models import Base, HistoryEntry
 from housing_match.pagination import INVALID_CURSOR, decode_cursor, encode_cursor
 
 # Never copied into the history, whatever table they appear in.
-_REDACTED_COLUMNS = frozenset({"key_hash"})
+_REDACTED_COLUMNS = frozenset(
+    {
+        "key_hash",
+        "token_hash",
+        "code_hash",
+        "password_hash",
+        "pending_password_hash",
+        "totp_secret",
+        "pending_totp_secret",
+    }
+)
 
 
 def to_json_value(value: Any) -> Any:
@@ -63,6 +73,7 @@ def record_change(
         HistoryEntry(
             actor_organisation_id=actor.organisation_id,
             actor_api_key_id=actor.api_key_id,
+            actor_user_id=actor.user_id,
             channel=actor.channel,
             action=action,
             entity_type=entity_type,

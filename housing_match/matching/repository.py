@@ -155,12 +155,14 @@ class PersonReadLogRepository(RepositoryBase[PersonReadLogEntry]):
         organisation_id: uuid.UUID,
         api_key_id: uuid.UUID | None,
         purpose: str,
+        user_id: uuid.UUID | None = None,
     ) -> None:
         rows = [
             {
                 "person_id": person_id,
                 "organisation_id": organisation_id,
                 "api_key_id": api_key_id,
+                "user_id": user_id,
                 "purpose": purpose,
             }
             for person_id in person_ids
@@ -189,12 +191,14 @@ class MatchLog:
     purpose: str
     municipality_code: str  # the person's 帰住予定地
     relaxed: bool
+    user_id: uuid.UUID | None = None  # the person signed in, when one is
 
     def parameters(self) -> dict[str, Any]:
         return {
             "log_person": self.person_id,
             "log_center": self.center_id,
             "log_api_key": self.api_key_id,
+            "log_user": self.user_id,
             "log_purpose": self.purpose,
             "log_municipality": self.municipality_code,
             "log_relaxed": self.relaxed,
@@ -1004,6 +1008,7 @@ def _logs(by_set: Any, bits: FailureBits) -> tuple[Any, list[Any]]:
             person_id=bindparam("log_person", type_=Uuid()),
             organisation_id=bindparam("log_center", type_=Uuid()),
             api_key_id=bindparam("log_api_key", type_=Uuid()),
+            user_id=bindparam("log_user", type_=Uuid()),
             purpose=bindparam("log_purpose", type_=String()),
         )
         .cte("logged_read")

@@ -163,6 +163,7 @@ def _log_reads(
         person_ids,
         organisation_id=principal.organisation_id,
         api_key_id=principal.api_key_id,
+        user_id=principal.user_id,
         purpose=purpose.value,
     )
 
@@ -174,6 +175,7 @@ def _match_log(
         person_id=person.id,
         center_id=principal.organisation_id,
         api_key_id=principal.api_key_id,
+        user_id=principal.user_id,
         purpose=purpose.value,
         municipality_code=person.home_municipality_code,
         relaxed=relaxed,

@@ -21,5 +21,12 @@ class ApiKey(UUIDPrimaryKey, Timestamps, Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     label: Mapped[str] = mapped_column(Text, default="", server_default="")
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Refused from then on; None: until revoked.
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # To the minute: a request writes it only when the stored time is older than that.
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_by_user_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="RESTRICT")
+    )
 
     organisation: Mapped[Organisation] = relationship(lazy="raise")

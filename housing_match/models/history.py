@@ -27,7 +27,11 @@ class HistoryEntry(Base):
     actor_api_key_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("api_keys.id", ondelete="RESTRICT")
     )
-    # "api" or "cli": who acted when there is no key (the operator's console).
+    # The person, when one signed in acted (a web session); None for a system's key or the CLI.
+    actor_user_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="RESTRICT")
+    )
+    # "api", "web" or "cli": who acted when there is no key (the operator's console).
     channel: Mapped[str] = mapped_column(String(16))
     action: Mapped[str] = mapped_column(Text)
     entity_type: Mapped[str] = mapped_column(String(64))

@@ -40,6 +40,8 @@ class Organisation(UUIDPrimaryKey, Timestamps, Base):
             "(kind = 'municipality') = (cardinality(jurisdiction_codes) > 0)",
             name="jurisdiction_only_for_municipalities",
         ),
+        # Centers hold people's profiles and admins manage everything: always two factors.
+        CheckConstraint("totp_required OR kind NOT IN ('center', 'admin')", name="totp_required"),
     )
 
     slug: Mapped[str] = mapped_column(String(63), unique=True)
@@ -48,3 +50,5 @@ class Organisation(UUIDPrimaryKey, Timestamps, Base):
     jurisdiction_codes: Mapped[list[str]] = mapped_column(
         ARRAY(String(6)), default=list, server_default="{}"
     )
+    # Whether its users must sign in with a TOTP code as well as their password.
+    totp_required: Mapped[bool] = mapped_column(default=True, server_default="true")

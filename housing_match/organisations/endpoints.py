@@ -4,6 +4,7 @@ import uuid
 
 from fastapi import APIRouter, status
 
+from housing_match.accounts.service import managed_organisation, require_manager
 from housing_match.auth import AdminPrincipal, AuthenticatedPrincipal
 from housing_match.db import SessionDep
 from housing_match.errors import problem_responses
@@ -15,12 +16,13 @@ from housing_match.organisations.schemas import (
     ApiKeyRead,
     OrganisationCreate,
     OrganisationRead,
+    OrganisationUpdate,
 )
 
 router = APIRouter(tags=["organisations"])
 
 
-def _read(organisation: Organisation) -> OrganisationRead:
+def read_model(organisation: Organisation) -> OrganisationRead:
     kind = OrganisationKind(organisation.kind)
     return OrganisationRead(
         id=organisation.id,
@@ -30,6 +32,7 @@ def _read(organisation: Organisation) -> OrganisationRead:
         name=organisation.name,
         jurisdiction_codes=list(organisation.jurisdiction_codes),
         created_at=organisation.created_at,
+        totp_required=organisation.totp_required,
     )
 
 
@@ -43,7 +46,7 @@ def _read(organisation: Organisation) -> OrganisationRead:
 def create_organisation(
     session: SessionDep, admin: AdminPrincipal, body: OrganisationCreate
 ) -> OrganisationRead:
-    return _read(service.create_organisation(session, admin.actor, body))
+    return read_model(service.create_organisation(session, admin.actor, body))
 
 
 @router.get(
@@ -56,7 +59,7 @@ def list_organisations(
     session: SessionDep, _admin: AdminPrincipal, kind: OrganisationKind | None = None
 ) -> list[OrganisationRead]:
     found = service.list_organisations(session, kind=None if kind is None else kind.value)
-    return [_read(organisation) for organisation in found]
+    return [read_model(organisation) for organisation in found]
 
 
 @router.get(
@@ -68,7 +71,9 @@ def list_organisations(
 def read_own_organisation(
     session: SessionDep, principal: AuthenticatedPrincipal
 ) -> OrganisationRead:
-    return _read(service.get_visible_organisation(session, principal, principal.organisation_id))
+    return read_model(
+        service.get_visible_organisation(session, principal, principal.organisation_id)
+    )
 
 
 @router.get(
@@ -80,19 +85,38 @@ def read_own_organisation(
 def read_organisation(
     session: SessionDep, principal: AuthenticatedPrincipal, organisation_id: uuid.UUID
 ) -> OrganisationRead:
-    return _read(service.get_visible_organisation(session, principal, organisation_id))
+    return read_model(service.get_visible_organisation(session, principal, organisation_id))
+
+
+@router.patch(
+    "/v1/organisations/{organisation_id}",
+    response_model=OrganisationRead,
+    summary="Change an organisation's settings (admins): whether its users need TOTP",
+    responses=problem_responses(401, 403, 404, 409),
+)
+def update_organisation(
+    session: SessionDep, admin: AdminPrincipal, organisation_id: uuid.UUID, body: OrganisationUpdate
+) -> OrganisationRead:
+    organisation = service.get_visible_organisation(session, admin, organisation_id)
+    if body.totp_required is not None:
+        service.set_totp_required(session, admin.actor, organisation, body.totp_required)
+    return read_model(organisation)
+
+
+# API keys are for systems; people who manage them sign in. A key never mints, lists or revokes
+# keys, so a leaked key cannot make itself another one or hide what exists.
 
 
 @router.get(
     "/v1/organisations/{organisation_id}/api-keys",
     response_model=list[ApiKeyRead],
-    summary="List an organisation's API keys (never the secrets)",
-    responses=problem_responses(401, 404),
+    summary="List an organisation's API keys, never the secrets (its managers)",
+    responses=problem_responses(401, 403, 404),
 )
 def list_api_keys(
     session: SessionDep, principal: AuthenticatedPrincipal, organisation_id: uuid.UUID
 ) -> list[ApiKeyRead]:
-    organisation = service.get_visible_organisation(session, principal, organisation_id)
+    organisation = managed_organisation(session, principal, organisation_id)
     return [ApiKeyRead.model_validate(key) for key in service.list_api_keys(session, organisation)]
 
 
@@ -100,8 +124,8 @@ def list_api_keys(
     "/v1/organisations/{organisation_id}/api-keys",
     response_model=ApiKeyCreated,
     status_code=status.HTTP_201_CREATED,
-    summary="Create an API key; the secret is in this response only",
-    responses=problem_responses(401, 404, 422),
+    summary="Create an API key; the secret is in this response only (its managers)",
+    responses=problem_responses(401, 403, 404, 422),
 )
 def create_api_key(
     session: SessionDep,
@@ -109,9 +133,9 @@ def create_api_key(
     organisation_id: uuid.UUID,
     body: ApiKeyCreate,
 ) -> ApiKeyCreated:
-    organisation = service.get_visible_organisation(session, principal, organisation_id)
+    organisation = managed_organisation(session, principal, organisation_id)
     api_key, secret = service.create_api_key(
-        session, principal.actor, organisation, label=body.label
+        session, principal.actor, organisation, label=body.label, expires_at=body.expires_at
     )
     return ApiKeyCreated(**ApiKeyRead.model_validate(api_key).model_dump(), key=secret)
 
@@ -119,10 +143,12 @@ def create_api_key(
 @router.delete(
     "/v1/api-keys/{key_id}",
     response_model=ApiKeyRead,
-    summary="Revoke an API key",
-    responses=problem_responses(401, 404),
+    summary="Revoke an API key (its organisation's managers); 409 if already revoked",
+    responses=problem_responses(401, 403, 404, 409),
 )
 def revoke_api_key(
     session: SessionDep, principal: AuthenticatedPrincipal, key_id: uuid.UUID
 ) -> ApiKeyRead:
-    return ApiKeyRead.model_validate(service.revoke_api_key(session, principal, key_id))
+    require_manager(principal)
+    api_key = service.find_api_key(session, principal, key_id)
+    return ApiKeyRead.model_validate(service.revoke_api_key(session, principal.actor, api_key))

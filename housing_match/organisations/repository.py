@@ -3,8 +3,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 
 from housing_match.models import ApiKey, Organisation
 from housing_match.repository import RepositoryBase
@@ -30,6 +31,11 @@ class ActiveCredential:
     organisation_slug: str
     organisation_kind: str
     jurisdiction_codes: list[str]
+    last_used_at: datetime | None
+
+
+# The last-used time is kept to this precision, so a busy key costs one write per interval.
+LAST_USED_PRECISION = timedelta(minutes=1)
 
 
 class ApiKeyRepository(RepositoryBase[ApiKey]):
@@ -45,11 +51,37 @@ class ApiKeyRepository(RepositoryBase[ApiKey]):
                 Organisation.slug,
                 Organisation.kind,
                 Organisation.jurisdiction_codes,
+                ApiKey.last_used_at,
             )
             .join(Organisation, Organisation.id == ApiKey.organisation_id)
-            .where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))
+            .where(
+                ApiKey.key_hash == key_hash,
+                ApiKey.revoked_at.is_(None),
+                # The clock of this request, not of its transaction's start (now()).
+                or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > datetime.now(UTC)),
+            )
         ).first()
         return None if row is None else ActiveCredential(*row)
+
+    def mark_used(self, credential: ActiveCredential) -> None:
+        """Records the key's use when the stored time is older than the precision: no write at
+        all on most requests, and never a wait: a request that finds the row locked by another
+        one doing the same leaves it to that one."""
+        now = datetime.now(UTC)
+        if credential.last_used_at is not None and (
+            now - credential.last_used_at < LAST_USED_PRECISION
+        ):
+            return
+        locked = (
+            select(ApiKey.id)
+            .where(ApiKey.id == credential.api_key_id)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+        self.session.execute(
+            update(ApiKey).where(ApiKey.id == locked).values(last_used_at=now),
+            execution_options={"synchronize_session": False},
+        )
 
     def list_for_organisation(self, organisation_id: uuid.UUID) -> Sequence[ApiKey]:
         return self.session.scalars(

@@ -80,6 +80,7 @@ def event_read(event: ReferralEvent) -> ReferralEventRead:
         note=event.note,
         automatic=event.automatic,
         actor_organisation_id=event.actor_organisation_id,
+        actor_user_id=event.actor_user_id,
         channel=event.channel,
         occurred_at=event.occurred_at,
     )

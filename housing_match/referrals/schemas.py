@@ -186,6 +186,9 @@ class ReferralEventRead(BaseModel):
     note: str
     automatic: bool
     actor_organisation_id: uuid.UUID | None
+    actor_user_id: uuid.UUID | None = Field(
+        description="The person who acted, when they signed in; null for a system's key."
+    )
     channel: str
     occurred_at: datetime
 

@@ -134,6 +134,7 @@ def _log_reads(
         [referral.person_id for referral in referrals if referral.person_id is not None],
         organisation_id=principal.organisation_id,
         api_key_id=principal.api_key_id,
+        user_id=principal.user_id,
         purpose=purpose,
     )
 
@@ -170,6 +171,7 @@ def _record_event(
             automatic=automatic,
             actor_organisation_id=actor.organisation_id,
             actor_api_key_id=actor.api_key_id,
+            actor_user_id=actor.user_id,
             channel=actor.channel,
         )
     )

@@ -1,5 +1,6 @@
 """The Jinja environment every page renders with: templates beside this module, the Japanese
-formatting filters, and the globals the layout and the macros need."""
+formatting filters, and the globals the layout, the macros and every form need (``csrf_input()``,
+``csrf_token()``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import HTMLResponse
 
+from housing_match.accounts.csrf import install_csrf_globals
 from housing_match.settings import get_settings
 from housing_match.web.formatting import FILTERS
 from housing_match.web.forms import field_id
@@ -35,6 +37,7 @@ def map_tiles() -> dict[str, Any] | None:
 
 
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
+install_csrf_globals(templates.env)
 templates.env.filters.update(FILTERS)
 templates.env.filters["field_id"] = field_id
 templates.env.globals.update(

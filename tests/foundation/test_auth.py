@@ -7,7 +7,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from housing_match.models import ApiKey, OrganisationKind
-from tests.conftest import MakeOrganisation, OrgFixture
+from tests.conftest import MakeOrganisation, MakeUser, OrgFixture
 
 
 def test_own_organisation_is_readable(client: TestClient, center: OrgFixture) -> None:
@@ -34,28 +34,32 @@ def test_keys_are_random_and_long(make_organisation: MakeOrganisation) -> None:
     assert all(len(key) >= 40 for key in keys)
 
 
-def test_new_key_is_shown_once(client: TestClient, center: OrgFixture) -> None:
+def test_new_key_is_shown_once(client: TestClient, center: OrgFixture, make_user: MakeUser) -> None:
+    manager = make_user(center)
     created = client.post(
-        f"/v1/organisations/{center.id}/api-keys", json={"label": "laptop"}, headers=center.headers
+        f"/v1/organisations/{center.id}/api-keys", json={"label": "laptop"}, headers=manager.headers
     )
     assert created.status_code == 201
     secret = created.json()["key"]
     assert client.get(
         "/v1/organisations/me", headers={"Authorization": f"Bearer {secret}"}
     ).is_success
-    listing = client.get(f"/v1/organisations/{center.id}/api-keys", headers=center.headers)
+    listing = client.get(f"/v1/organisations/{center.id}/api-keys", headers=manager.headers)
     assert listing.status_code == 200
     assert len(listing.json()) == 2
     assert secret not in listing.text
     assert all("key" not in item for item in listing.json())
 
 
-def test_revoked_key_is_refused(client: TestClient, center: OrgFixture) -> None:
+def test_revoked_key_is_refused(
+    client: TestClient, center: OrgFixture, make_user: MakeUser
+) -> None:
+    manager = make_user(center)
     created = client.post(
-        f"/v1/organisations/{center.id}/api-keys", json={}, headers=center.headers
+        f"/v1/organisations/{center.id}/api-keys", json={}, headers=manager.headers
     )
     secret, key_id = created.json()["key"], created.json()["id"]
-    revoked = client.delete(f"/v1/api-keys/{key_id}", headers=center.headers)
+    revoked = client.delete(f"/v1/api-keys/{key_id}", headers=manager.headers)
     assert revoked.status_code == 200
     assert revoked.json()["revoked_at"] is not None
     response = client.get("/v1/organisations/me", headers={"Authorization": f"Bearer {secret}"})
@@ -64,23 +68,26 @@ def test_revoked_key_is_refused(client: TestClient, center: OrgFixture) -> None:
 
 
 def test_another_tenants_objects_are_404(
-    client: TestClient, make_organisation: MakeOrganisation
+    client: TestClient, make_organisation: MakeOrganisation, make_user: MakeUser
 ) -> None:
     mine = make_organisation(OrganisationKind.SUPPORT_CORPORATION)
     theirs = make_organisation(OrganisationKind.SUPPORT_CORPORATION)
+    my_manager = make_user(mine)
     for path in (f"/v1/organisations/{theirs.id}", f"/v1/organisations/{theirs.id}/api-keys"):
-        response = client.get(path, headers=mine.headers)
+        response = client.get(path, headers=my_manager.headers)
         assert response.status_code == 404, path
         assert str(theirs.id) not in response.json().get("detail", "")
+    assert client.get(f"/v1/organisations/{theirs.id}", headers=mine.headers).status_code == 404
     assert (
         client.post(
-            f"/v1/organisations/{theirs.id}/api-keys", json={}, headers=mine.headers
+            f"/v1/organisations/{theirs.id}/api-keys", json={}, headers=my_manager.headers
         ).status_code
         == 404
     )
     # Revoking another's key looks exactly like revoking a key that does not exist.
     assert (
-        client.delete(f"/v1/api-keys/{theirs.api_key_id}", headers=mine.headers).status_code == 404
+        client.delete(f"/v1/api-keys/{theirs.api_key_id}", headers=my_manager.headers).status_code
+        == 404
     )
     assert client.get("/v1/organisations/me", headers=theirs.headers).status_code == 200
 

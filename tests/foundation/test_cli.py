@@ -94,6 +94,22 @@ def test_demo_load_prints_a_key_per_kind(client: TestClient) -> None:
         headers={"Authorization": f"Bearer {center_key}"},
     )
     assert len(found.json()["items"]) > 20
+    # One manager per demo organisation, who signs in with the printed password (no TOTP code:
+    # the tests run in the development environment).
+    users = [line.split() for line in result.stdout.splitlines() if ".example " in line]
+    assert len(users) == 4
+    _slug, email, password = next(user for user in users if user[0] == "demo-osaka-center")
+    login = client.get("/login")
+    token = login.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    signed_in = client.post(
+        "/login",
+        data={"csrf_token": token, "email": email, "password": password},
+        follow_redirects=False,
+    )
+    assert signed_in.status_code == 303
+    me = client.get("/v1/me")
+    assert me.json()["role"] == "manager"
+    assert me.json()["organisation"]["slug"] == "demo-osaka-center"
     # Loading twice keeps the organisations and the registry, and issues fresh keys.
     again = runner.invoke(app, ["demo", "load", "--dwellings", "120"])
     assert again.exit_code == 0

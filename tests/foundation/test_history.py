@@ -8,17 +8,18 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from tests.conftest import OrgFixture
+from tests.conftest import MakeUser, OrgFixture
 
 
 def test_changes_are_recorded_with_actor(
-    client: TestClient, admin: OrgFixture, center: OrgFixture
+    client: TestClient, admin: OrgFixture, center: OrgFixture, make_user: MakeUser
 ) -> None:
+    manager = make_user(center)
     created = client.post(
-        f"/v1/organisations/{center.id}/api-keys", json={"label": "tablet"}, headers=center.headers
+        f"/v1/organisations/{center.id}/api-keys", json={"label": "tablet"}, headers=manager.headers
     )
     key_id = created.json()["id"]
-    client.delete(f"/v1/api-keys/{key_id}", headers=center.headers)
+    client.delete(f"/v1/api-keys/{key_id}", headers=manager.headers)
 
     response = client.get(
         "/v1/history", params={"entity_type": "api_key", "entity_id": key_id}, headers=admin.headers
@@ -28,8 +29,9 @@ def test_changes_are_recorded_with_actor(
     assert [item["action"] for item in items] == ["api_key.revoked", "api_key.created"]
     revoked, created_entry = items
     assert revoked["actor_organisation_id"] == str(center.id)
-    assert revoked["actor_api_key_id"] == str(center.api_key_id)
-    assert revoked["channel"] == "api"
+    assert revoked["actor_user_id"] == str(manager.id)
+    assert revoked["actor_api_key_id"] is None
+    assert revoked["channel"] == "web"
     assert revoked["before"]["revoked_at"] is None
     assert revoked["after"]["revoked_at"] is not None
     assert created_entry["before"] is None

@@ -48,9 +48,11 @@ def test_docs_load_offline_and_try_it_out_creates_a_person(
     screenshot(page, "docs", full_page=False)
 
     page.get_by_role("button", name="Authorize").first.click()
-    page.locator(".auth-container input").first.fill(key)
-    page.locator(".auth-btn-wrapper .authorize").click()
-    page.locator(".auth-btn-wrapper .btn-done").click()
+    # The key goes in the bearer scheme's form; the session cookie's form stays empty.
+    bearer = page.locator(".auth-container form").filter(has_text="HTTPBearer")
+    bearer.locator("input").first.fill(key)
+    bearer.locator(".auth-btn-wrapper .authorize").click()
+    page.locator(".auth-btn-wrapper .btn-done").first.click()
 
     operation = page.locator("#operations-persons-persons-create_person")
     operation.locator(".opblock-summary").first.click()
