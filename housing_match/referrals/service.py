@@ -31,6 +31,7 @@ from housing_match.auth import Actor, Principal
 from housing_match.errors import BadRequest, Conflict, NotPermitted, ResourceNotFound
 from housing_match.history.service import record_change, snapshot
 from housing_match.matching.repository import PersonReadLogRepository, PersonRepository
+from housing_match.matching.service import check_owner
 from housing_match.models import OrganisationKind, Referral, ReferralEvent, Vacancy
 from housing_match.pagination import INVALID_CURSOR, decode_cursor, encode_cursor
 from housing_match.referrals.mapping import Viewer, hold_active, referral_read
@@ -298,9 +299,9 @@ def _take_hold(
 
 
 def create_referral(session: Session, principal: Principal, data: ReferralCreate) -> ReferralRead:
-    person = PersonRepository(session).get_with_details(data.person_id)
-    if person is None or person.center_id != principal.organisation_id:
-        raise ResourceNotFound("No such person of your center.")
+    person = check_owner(
+        principal, PersonRepository(session).get_with_details(data.person_id), ReadPurpose.CREATE
+    )
     fields = consented_fields(person)
     if fields is None:
         raise Conflict(
