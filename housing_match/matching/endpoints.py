@@ -25,6 +25,7 @@ from housing_match.matching.schemas import (
     ReadLogPage,
 )
 from housing_match.models import OrganisationKind
+from housing_match.referrals import service as referral_service
 from housing_match.responses import json_response
 
 router = APIRouter(tags=["persons"])
@@ -95,13 +96,20 @@ def read_person(session: SessionDep, principal: Center, person_id: uuid.UUID) ->
 @router.patch(
     "/v1/persons/{person_id}",
     response_model=PersonRead,
-    summary="Change a person: given fields only; lists (places, support plan) are replaced whole",
+    summary=(
+        "Change a person: given fields only; lists (places, support plan) are replaced whole; "
+        "consent withdrawn from support corporations also leaves their open referrals"
+    ),
     responses=problem_responses(401, 403, 404, 409, 422),
 )
 def update_person(
     session: SessionDep, principal: Center, person_id: uuid.UUID, body: PersonUpdate
 ) -> PersonRead:
-    return service.read_model(service.update_person(session, principal, person_id, body))
+    person = service.update_person(session, principal, person_id, body)
+    if body.consent is not None:
+        # A withdrawn consent reaches the person's open referrals in the same transaction.
+        referral_service.apply_consent(session, principal, person)
+    return service.read_model(person)
 
 
 @router.delete(
