@@ -230,7 +230,9 @@ def freeze_match(
         failing = ", ".join(item["constraint"] for item in failed)
         raise Conflict(
             f"The vacancy is not one of the person's matches: it fails {failing}. "
-            "Refer the person only to a home the matcher proposes.",
+            "Refer the person only to a home the matcher proposes; "
+            f"GET /v1/persons/{person.id}/matches/explain?vacancy_id={vacancy.id} "
+            "says by how much.",
             not_a_candidate=failed,
         )
     rank, candidate_count = repository.rank(criteria, vacancy.id, evaluation.row.score)
