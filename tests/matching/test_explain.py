@@ -266,3 +266,17 @@ def test_unknown_vacancy_and_other_centers_are_404_problems(
         ("person.explain", other.id, True),
         ("person.explain", center.id, False),
     ]
+
+
+def test_a_wheelchair_needs_the_claim_and_the_step_free_route(
+    client: TestClient, center: OrgFixture, corporation: OrgFixture, municipality: OrgFixture
+) -> None:
+    _, upstairs = home(client, corporation, municipality, floor=3, floors_total=3)
+    person = create_person(
+        client, center, needs={"rent_ceiling_yen": 50_000, "wheelchair": True, "no_stairs": True}
+    )
+    body = explain(client, center, person, upstairs)
+    shortfalls = failure(body, "accessibility")["shortfalls"]
+    # The steps are one reason, though both needs fail on them.
+    assert [s["code"] for s in shortfalls] == ["not_wheelchair_accessible", "not_step_free"]
+    assert shortfalls[1]["message_ja"] == "3階でエレベーターがありません"
