@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from functools import lru_cache
 from typing import Annotated, Any
@@ -10,7 +11,10 @@ from fastapi import Depends
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from housing_match.errors import ProblemError
 from housing_match.settings import get_settings
+
+logger = logging.getLogger("housing_match.db")
 
 # Set on every connection of the service, so no transaction spends a round trip on them.
 # PostGIS functions are costed so high that the planner would JIT-compile short queries
@@ -62,10 +66,26 @@ def get_session() -> Iterator[Session]:
     with get_sessionmaker()() as session:
         try:
             yield session
-        except BaseException:
+        except BaseException as exc:
             session.rollback()
+            keep_after_rollback(session, exc)
             raise
         session.commit()
+
+
+def keep_after_rollback(session: Session, error: BaseException) -> None:
+    """Writes and commits what a refused request must leave behind (``kept_writes``), after
+    its own changes were rolled back. Should that fail, the refusal is still the answer."""
+    writes = error.kept_writes if isinstance(error, ProblemError) else []
+    if not writes:
+        return
+    try:
+        for write in writes:
+            write(session)
+        session.commit()
+    except Exception:
+        logger.exception("could not record what a refused request leaves behind")
+        session.rollback()
 
 
 # scope="function" commits before the response is sent, so a failed commit is never a 200.

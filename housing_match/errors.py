@@ -8,8 +8,9 @@ not a bug) and anything unexpected. No stack trace, SQL or internal name reaches
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from fastapi import FastAPI, Request
@@ -18,6 +19,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 logger = logging.getLogger("housing_match.errors")
 
@@ -55,6 +59,10 @@ class ProblemError(Exception):
         super().__init__(detail or self.title)
         self.detail = detail
         self.extensions = extensions
+        # Writes that outlive the error: the request's own changes are rolled back, then the
+        # session dependency runs these and commits them (db.keep_after_rollback). For what
+        # must be recorded because the request was refused, e.g. a refused read of a person.
+        self.kept_writes: list[Callable[[Session], None]] = []
 
 
 class BadRequest(ProblemError):

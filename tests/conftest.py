@@ -25,7 +25,7 @@ from housing_match.accounts.service import CLI_CLIENT, invite_user
 from housing_match.accounts.sessions import SESSION_COOKIE, start_session
 from housing_match.app import create_app
 from housing_match.auth import CLI_ACTOR
-from housing_match.db import get_session, make_engine
+from housing_match.db import get_session, keep_after_rollback, make_engine
 from housing_match.dbadmin import migrate
 from housing_match.models import Organisation, OrganisationKind, UserRole
 from housing_match.organisations.schemas import OrganisationCreate
@@ -98,8 +98,9 @@ def app(session: Session) -> FastAPI:
         # Mirrors get_session; commit and rollback act on a savepoint of the test's transaction.
         try:
             yield session
-        except BaseException:
+        except BaseException as exc:
             session.rollback()
+            keep_after_rollback(session, exc)
             raise
         session.commit()
 

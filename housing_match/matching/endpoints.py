@@ -16,13 +16,16 @@ from housing_match.matching.rules import Factor, HardConstraint
 from housing_match.matching.schemas import (
     AllocationRequest,
     AllocationResult,
+    MatchExplanation,
     MatchResult,
     PersonCreate,
     PersonPage,
     PersonRead,
     PersonUpdate,
+    ReadLogPage,
 )
 from housing_match.models import OrganisationKind
+from housing_match.referrals import service as referral_service
 from housing_match.responses import json_response
 
 router = APIRouter(tags=["persons"])
@@ -93,13 +96,20 @@ def read_person(session: SessionDep, principal: Center, person_id: uuid.UUID) ->
 @router.patch(
     "/v1/persons/{person_id}",
     response_model=PersonRead,
-    summary="Change a person: given fields only; lists (places, support plan) are replaced whole",
+    summary=(
+        "Change a person: given fields only; lists (places, support plan) are replaced whole; "
+        "consent withdrawn from support corporations also leaves their open referrals"
+    ),
     responses=problem_responses(401, 403, 404, 409, 422),
 )
 def update_person(
     session: SessionDep, principal: Center, person_id: uuid.UUID, body: PersonUpdate
 ) -> PersonRead:
-    return service.read_model(service.update_person(session, principal, person_id, body))
+    person = service.update_person(session, principal, person_id, body)
+    if body.consent is not None:
+        # A withdrawn consent reaches the person's open referrals in the same transaction.
+        referral_service.apply_consent(session, principal, person)
+    return service.read_model(person)
 
 
 @router.delete(
@@ -114,6 +124,45 @@ def delete_person(session: SessionDep, principal: Center, person_id: uuid.UUID) 
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
+RelaxQuery = Annotated[
+    HardConstraint | None,
+    Query(
+        description=(
+            "Drop one hard constraint to see what it would open up (exclusion_zone cannot be "
+            "relaxed), or loosen it: anchor_distance with radius_factor or radius_m, "
+            "rent_ceiling with rent_tolerance_yen."
+        )
+    ),
+]
+RadiusFactorQuery = Annotated[
+    float | None,
+    Query(
+        gt=1.0,
+        le=10.0,
+        description="With relax=anchor_distance: each required anchor's distance times this.",
+    ),
+]
+RadiusQuery = Annotated[
+    int | None,
+    Query(
+        ge=50,
+        le=100_000,
+        description=(
+            "With relax=anchor_distance: each required anchor's maximum distance raised to "
+            "this many metres (never lowered). Not with radius_factor."
+        ),
+    ),
+]
+RentToleranceQuery = Annotated[
+    int | None,
+    Query(
+        ge=1,
+        le=100_000,
+        description="With relax=rent_ceiling: allow rent plus common fee this many yen over.",
+    ),
+]
+
+
 @router.get(
     "/v1/persons/{person_id}/matches",
     response_model=MatchResult,
@@ -125,19 +174,10 @@ def match_person(
     principal: Center,
     person_id: uuid.UUID,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    relax: Annotated[
-        HardConstraint | None,
-        Query(
-            description=(
-                "Drop one hard constraint to see what it would open up (exclusion_zone "
-                "cannot be relaxed). With anchor_distance and radius_factor, the maximum "
-                "distances are multiplied instead."
-            )
-        ),
-    ] = None,
-    radius_factor: Annotated[
-        float | None, Query(gt=1.0, le=10.0, description="Only with relax=anchor_distance.")
-    ] = None,
+    relax: RelaxQuery = None,
+    radius_factor: RadiusFactorQuery = None,
+    radius_m: RadiusQuery = None,
+    rent_tolerance_yen: RentToleranceQuery = None,
     weights: Annotated[
         str | None,
         Query(
@@ -148,16 +188,68 @@ def match_person(
         ),
     ] = None,
 ) -> Response:
+    relaxation = service.relaxing(
+        relax,
+        radius_factor=radius_factor,
+        radius_m=radius_m,
+        rent_tolerance_yen=rent_tolerance_yen,
+    )
     return json_response(
         service.match_person(
             session,
             principal,
             person_id,
             limit=limit,
-            relax=relax,
-            radius_factor=radius_factor,
+            relaxation=relaxation,
             weights=parse_weights(weights),
         )
+    )
+
+
+@router.get(
+    "/v1/persons/{person_id}/matches/explain",
+    response_model=MatchExplanation,
+    summary="Why a home is not among the person's candidates: every hard constraint it fails",
+    responses=problem_responses(400, 401, 403, 404, 422),
+)
+def explain_match(
+    session: SessionDep,
+    principal: Center,
+    person_id: uuid.UUID,
+    vacancy_id: Annotated[uuid.UUID, Query(description="The vacancy to explain.")],
+    relax: RelaxQuery = None,
+    radius_factor: RadiusFactorQuery = None,
+    radius_m: RadiusQuery = None,
+    rent_tolerance_yen: RentToleranceQuery = None,
+) -> MatchExplanation:
+    relaxation = service.relaxing(
+        relax,
+        radius_factor=radius_factor,
+        radius_m=radius_m,
+        rent_tolerance_yen=rent_tolerance_yen,
+    )
+    return service.explain_home(session, principal, person_id, vacancy_id, relaxation=relaxation)
+
+
+@router.get(
+    "/v1/persons/{person_id}/reads",
+    response_model=ReadLogPage,
+    summary="Who read the person's data, when and for what (refused attempts included)",
+    responses=problem_responses(400, 401, 403, 404, 422),
+)
+def read_log(
+    session: SessionDep,
+    principal: Center,
+    person_id: uuid.UUID,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    refused: Annotated[
+        bool | None,
+        Query(description="true: only other organisations' refused attempts; false: only reads."),
+    ] = None,
+) -> ReadLogPage:
+    return service.read_log(
+        session, principal, person_id, cursor=cursor, limit=limit, refused_only=refused
     )
 
 

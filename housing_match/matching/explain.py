@@ -1,29 +1,47 @@
-"""Why a home is proposed: each factor's contribution, and who covers each landlord risk."""
+"""Why a home is proposed: each factor's contribution, and who covers each landlord risk; and
+why one is not: each hard constraint it fails, by how much (``why_not``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
-from housing_match.matching.repository import HomeDetails, RankedRow
+from housing_match.matching.repository import (
+    HomeDetails,
+    ListingExplanation,
+    MatchCriteria,
+    RankedRow,
+)
 from housing_match.matching.rules import (
     FACTOR_LABELS_JA,
     FLOOR_AREA_MIN_FACTOR,
     FLOOR_AREA_TARGET_M2,
+    HARD_CONSTRAINT_LABELS_JA,
     Factor,
+    HardConstraint,
     certification_coverage,
 )
 from housing_match.matching.schemas import (
     AnchorRead,
     Candidate,
     CovererSource,
+    MatchExplanation,
+    Relaxation,
+    RentCeiling,
 )
-from housing_match.matching.vocabulary import COVERER_KIND_LABELS_JA, CovererKind
+from housing_match.matching.vocabulary import (
+    COVERER_KIND_LABELS_JA,
+    FACILITY_LABELS_JA,
+    CovererKind,
+    Facility,
+)
 from housing_match.models import Person, SupportPlanEntry
 from housing_match.registry.accessibility import ground_floor_or_lift
 from housing_match.registry.schemas import DwellingRead, RegistrationClass
 from housing_match.registry.standards import DwellingKind
+from housing_match.vacancies.schemas import VACANCY_STATUS_LABELS_JA, VacancyStatus
 from housing_match.vocabulary import (
     PERSON_CATEGORY_LABELS_JA,
     RISK_KIND_LABELS_JA,
@@ -274,3 +292,327 @@ def candidate(
             "risks": risks,
         }
     )
+
+
+# --- why not this home -----------------------------------------------------------------------
+
+PROVISION_JA = {"shared": "共用です", "none": "ありません"}
+SEARCH_AREA_JA = "検索範囲（帰住予定地・希望地域・通院先等の圏内）の外です"
+
+
+def _number(value: Decimal | float) -> str:
+    return f"{float(value):,.2f}".rstrip("0").rstrip(".")
+
+
+def _categories_ja(categories: list[str] | tuple[str, ...]) -> str:
+    known = {category.value for category in PersonCategory}
+    labels = [PERSON_CATEGORY_LABELS_JA[PersonCategory(c)] for c in categories if c in known]
+    return "・".join(labels) or "なし"
+
+
+def _loosened_note(value: float, limit: float, relaxed: float, unit: str) -> str:
+    if relaxed <= limit:
+        return ""
+    within = "以内です" if value <= relaxed else "も超えています"
+    return f"（緩和後の上限{_number(relaxed)}{unit}{within}）"
+
+
+def _shortfalls(
+    name: HardConstraint,
+    parts: tuple[str, ...],
+    context: PersonContext,
+    criteria: MatchCriteria,
+    judged: ListingExplanation,
+    home: HomeDetails | None,
+) -> list[Data]:
+    """Each failed part of one constraint, with the numbers that say by how much."""
+    m = judged.measures
+    found: list[Data] = []
+    if name is HardConstraint.RISK_COVERAGE and home is not None:
+        # Both parts (covered; covered for the whole tenancy) are told by the candidates'
+        # own risk explanations: each risk the landlord requires that nobody covers (long
+        # enough).
+        found = [
+            {
+                "code": (
+                    "risk_not_covered_whole_tenancy" if risk["coverers"] else "risk_not_covered"
+                ),
+                "message_ja": risk["explanation_ja"],
+            }
+            for risk in risk_explanations(context, home)
+            if not risk["covered"]
+        ]
+        parts = ()
+    for part in parts:
+        for shortfall in _part_shortfalls(name, part, context, criteria, judged, m):
+            # Two parts may fail for one reason (a wheelchair and no stairs: the steps).
+            if shortfall not in found:
+                found.append(shortfall)
+    if not found:
+        # A part the detail does not know yet still names the rule it failed.
+        found.append({"code": name.value, "message_ja": HARD_CONSTRAINT_LABELS_JA[name]})
+    return found
+
+
+def _part_shortfalls(
+    name: HardConstraint,
+    part: str,
+    context: PersonContext,
+    criteria: MatchCriteria,
+    judged: ListingExplanation,
+    m: dict[str, Any],
+) -> list[Data]:
+    if name is HardConstraint.AVAILABLE_BY_MOVE_IN and criteria.move_in_date is not None:
+        available: date = m["available_from"]
+        days = (available - criteria.move_in_date).days
+        return [
+            {
+                "code": "available_too_late",
+                "message_ja": f"入居可能日（{available}）が入居希望日（{criteria.move_in_date}）"
+                f"より{days}日遅いです",
+                "actual": available.isoformat(),
+                "limit": criteria.move_in_date.isoformat(),
+                "difference": days,
+                "unit": "day",
+            }
+        ]
+    if name is HardConstraint.CATEGORIES and part == "accepted":
+        accepted = set(m["accepted_categories"] or ())
+        missing = [c for c in criteria.categories if c not in accepted]
+        return [
+            {
+                "code": "category_not_accepted",
+                "message_ja": f"大家の受入れ区分に本人の区分（{_categories_ja(missing)}）が"
+                "含まれていません",
+            }
+        ]
+    if name is HardConstraint.CATEGORIES and part == "exclusive_target":
+        targets = _categories_ja(m["exclusive_target_categories"] or [])
+        return [
+            {
+                "code": "not_exclusive_target",
+                "message_ja": f"専用住宅の対象（{targets}）に本人の区分が含まれていません",
+            }
+        ]
+    if name is HardConstraint.RENT_CEILING:
+        cost, ceiling = int(m["monthly_cost_yen"]), criteria.rent_ceiling_yen
+        note = _loosened_note(cost, ceiling, criteria.relaxed_rent_ceiling_yen, "円")
+        return [
+            {
+                "code": "rent_over_ceiling",
+                "message_ja": f"家賃＋共益費{cost:,}円が上限{ceiling:,}円を"
+                f"{cost - ceiling:,}円超えています{note}",
+                "actual": cost,
+                "limit": ceiling,
+                "difference": cost - ceiling,
+                "unit": "yen",
+            }
+        ]
+    if name is HardConstraint.MIN_AREA and criteria.min_area_m2 is not None:
+        area: Decimal = m["private_area_m2"]
+        room = "個室（最小）" if m["kind"] == DwellingKind.SHARED_HOUSE.value else "専有面積"
+        short = criteria.min_area_m2 - area
+        return [
+            {
+                "code": "area_too_small",
+                "message_ja": f"{room}{_number(area)}㎡が必要な{_number(criteria.min_area_m2)}"
+                f"㎡に{_number(short)}㎡足りません",
+                "actual": float(area),
+                "limit": float(criteria.min_area_m2),
+                "difference": float(short),
+                "unit": "m2",
+            }
+        ]
+    if name is HardConstraint.ACCESSIBILITY:
+        return _accessibility(part, criteria, m)
+    if name is HardConstraint.FACILITIES and part in m:
+        noun = FACILITY_LABELS_JA[Facility(part)].removeprefix("専用")
+        provision = PROVISION_JA.get(str(m[part]), f"{m[part]}です")
+        return [
+            {
+                "code": "facility_not_in_unit",
+                "message_ja": f"{noun}が{provision}（住戸内の専用{noun}が必要）",
+            }
+        ]
+    if name is HardConstraint.PETS:
+        return [{"code": "pets_not_allowed", "message_ja": "ペット不可の住宅です"}]
+    if name is HardConstraint.SMOKING:
+        return [{"code": "smoking_not_allowed", "message_ja": "喫煙不可の住宅です"}]
+    if name is HardConstraint.EXCLUSION_ZONE:
+        return _zones(criteria, judged)
+    if name is HardConstraint.ANCHOR_DISTANCE and part.startswith("anchor_"):
+        return _anchor(int(part.removeprefix("anchor_")), context, criteria, judged)
+    if name is HardConstraint.SHARED_HOUSE:
+        return [
+            {
+                "code": "shared_house_for_household",
+                "message_ja": "シェアハウスは単身世帯のみです"
+                f"（世帯人数{criteria.household_size}人）",
+            }
+        ]
+    return []
+
+
+def _route(m: dict[str, Any]) -> list[Data]:
+    """What stands in the way of a step-free route (registry/accessibility.py's rule)."""
+    floor = int(m["floor"])
+    issues = []
+    if not m["step_free_entrance"]:
+        issues.append("玄関に段差があります")
+    if not ground_floor_or_lift(floor=floor, has_elevator=bool(m["has_elevator"])):
+        where = f"{floor}階" if floor >= 1 else "地下の住戸"
+        issues.append(f"{where}でエレベーターがありません")
+    if not issues:
+        return []
+    return [{"code": "not_step_free", "message_ja": "、".join(issues)}]
+
+
+def _accessibility(part: str, criteria: MatchCriteria, m: dict[str, Any]) -> list[Data]:
+    floor = int(m["floor"])
+    if part == "wheelchair":
+        claim: list[Data] = []
+        if not m["wheelchair_accessible"]:
+            claim.append(
+                {
+                    "code": "not_wheelchair_accessible",
+                    "message_ja": "車いす対応の住宅ではありません",
+                }
+            )
+        return claim + _route(m)
+    if part == "no_stairs":
+        return _route(m)
+    if part == "max_floor" and criteria.max_floor is not None:
+        above = floor - criteria.max_floor
+        return [
+            {
+                "code": "floor_too_high",
+                "message_ja": f"{floor}階は上限の{criteria.max_floor}階より{above}階上です",
+                "actual": floor,
+                "limit": criteria.max_floor,
+                "difference": above,
+                "unit": "floor",
+            }
+        ]
+    return []
+
+
+def _zones(criteria: MatchCriteria, judged: ListingExplanation) -> list[Data]:
+    found: list[Data] = []
+    for index, (zone, (inside, distance)) in enumerate(
+        zip(criteria.exclusion_zones, judged.zones, strict=True)
+    ):
+        if not inside:
+            continue
+        label = zone.label or f"除外区域{index + 1}"
+        if zone.radius_m is None or distance is None:
+            found.append(
+                {"code": "in_exclusion_zone", "message_ja": f"除外区域「{label}」（範囲）の中です"}
+            )
+            continue
+        found.append(
+            {
+                "code": "in_exclusion_zone",
+                "message_ja": f"除外区域「{label}」の中です（中心から{distance:,.0f}m、"
+                f"半径{zone.radius_m:,.0f}m）",
+                "actual": round(distance, 1),
+                "limit": zone.radius_m,
+                "difference": round(zone.radius_m - distance, 1),
+                "unit": "m",
+            }
+        )
+    return found
+
+
+def _anchor(
+    index: int, context: PersonContext, criteria: MatchCriteria, judged: ListingExplanation
+) -> list[Data]:
+    distance = judged.anchor_distances_m[index]
+    if distance is None:
+        return []
+    anchor = context.anchors[index]
+    limit = criteria.anchors[index].max_distance_m
+    over = distance - limit
+    note = _loosened_note(distance, limit, criteria.relaxed_distance_m(limit), "m")
+    return [
+        {
+            "code": "anchor_too_far",
+            "message_ja": f"{anchor.label or anchor.kind_label_ja}まで{distance / 1000:.1f}km"
+            f"（{distance:,.0f}m）で、上限{limit:,.0f}mを{over:,.0f}m超えています{note}",
+            "actual": round(distance, 1),
+            "limit": limit,
+            "difference": round(over, 1),
+            "unit": "m",
+        }
+    ]
+
+
+def why_not(
+    context: PersonContext,
+    criteria: MatchCriteria,
+    judged: ListingExplanation,
+    home: HomeDetails | None,
+    *,
+    rent_ceiling: RentCeiling,
+    relaxation: Relaxation | None,
+) -> MatchExplanation:
+    """The explanation of one home for one person, from its judgement by the match's checks."""
+    relaxed = criteria.relax
+    status = VacancyStatus(judged.status)
+    failures: list[Data] = []
+    if judged.listed:
+        blocking = set(judged.fails_as_run(relaxed))
+        for name in HardConstraint:
+            if name not in judged.failed:
+                continue
+            failures.append(
+                {
+                    "constraint": name,
+                    "label_ja": HARD_CONSTRAINT_LABELS_JA[name],
+                    "relaxed": name is relaxed,
+                    "admitted_by_relaxation": name not in blocking,
+                    "shortfalls": _shortfalls(
+                        name, judged.failed[name], context, criteria, judged, home
+                    ),
+                }
+            )
+    candidate = judged.listed and judged.in_search_area and not judged.fails_as_run(relaxed)
+    return MatchExplanation.model_validate(
+        {
+            "person_id": context.person.id,
+            "vacancy_id": judged.vacancy_id,
+            "dwelling_id": judged.dwelling_id,
+            "vacancy_status": status,
+            "listed": judged.listed,
+            "in_search_area": judged.in_search_area,
+            "candidate": candidate,
+            "rent_ceiling": rent_ceiling,
+            "relaxation": relaxation,
+            "failures": failures,
+            "summary_ja": _summary(judged, status, failures, candidate=candidate),
+        }
+    )
+
+
+def _summary(
+    judged: ListingExplanation, status: VacancyStatus, failures: list[Data], *, candidate: bool
+) -> str:
+    if not judged.listed:
+        if status is VacancyStatus.OPEN:
+            return "この空室は登録住宅の募集として検索対象になっていません。"
+        return (
+            f"この空室は現在募集中ではありません（{VACANCY_STATUS_LABELS_JA[status]}）。"
+            "候補には含まれません。"
+        )
+    sentences: list[str] = []
+    if candidate:
+        sentences.append("この住宅は候補に含まれます。")
+    if not judged.in_search_area:
+        sentences.append(f"{SEARCH_AREA_JA}。")
+    blocking = [f for f in failures if not f["admitted_by_relaxation"]]
+    if blocking:
+        labels = "、".join(f["label_ja"] for f in blocking)
+        sentences.append(f"満たしていない条件が{len(blocking)}件あります：{labels}。")
+    admitted = [f for f in failures if f["admitted_by_relaxation"]]
+    if admitted:
+        sentences.append(f"緩和により{admitted[0]['label_ja']}の条件は満たしたものとしています。")
+    return "".join(sentences)

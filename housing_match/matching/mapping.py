@@ -19,6 +19,7 @@ from housing_match.matching.schemas import (
     PlacesRead,
     PolygonGeometry,
     PreferredAreas,
+    ReadLogEntry,
     RentCeiling,
     SupportPlanItem,
     SupportPlanItemRead,
@@ -26,14 +27,25 @@ from housing_match.matching.schemas import (
 from housing_match.matching.vocabulary import (
     ANCHOR_KIND_LABELS_JA,
     COVERER_KIND_LABELS_JA,
+    READ_KIND_LABELS_JA,
+    READ_PURPOSES,
     AnchorKind,
     ConsentRecipient,
     CovererKind,
     Facility,
     PlaceRole,
+    ReadKind,
     SharedField,
 )
-from housing_match.models import Person, PersonPlace, SupportPlanEntry
+from housing_match.models import (
+    ORGANISATION_KIND_LABELS_JA,
+    Organisation,
+    OrganisationKind,
+    Person,
+    PersonPlace,
+    PersonReadLogEntry,
+    SupportPlanEntry,
+)
 from housing_match.registry.mapping import geo_point, point_element
 from housing_match.schemas_common import GeoPoint
 from housing_match.vocabulary import (
@@ -270,4 +282,24 @@ def person_read(person: Person, rent_ceiling: RentCeiling) -> PersonRead:
         support_plan=support_plan_read(person),
         created_at=person.created_at,
         updated_at=person.updated_at,
+    )
+
+
+def read_entry(entry: PersonReadLogEntry, organisation: Organisation) -> ReadLogEntry:
+    kind, label = READ_PURPOSES.get(entry.purpose, (ReadKind.OTHER, entry.purpose))
+    organisation_kind = OrganisationKind(organisation.kind)
+    return ReadLogEntry(
+        id=entry.id,
+        read_at=entry.read_at,
+        organisation_id=organisation.id,
+        organisation_name=organisation.name,
+        organisation_kind=organisation_kind.value,
+        organisation_kind_label_ja=ORGANISATION_KIND_LABELS_JA[organisation_kind],
+        api_key_id=entry.api_key_id,
+        user_id=entry.user_id,
+        purpose=entry.purpose,
+        purpose_label_ja=label,
+        kind=kind,
+        kind_label_ja=READ_KIND_LABELS_JA[kind],
+        refused=entry.refused,
     )

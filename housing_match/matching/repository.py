@@ -22,9 +22,10 @@ import typing
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
+from functools import cached_property
 from typing import Any
 
 import psycopg
@@ -57,6 +58,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    tuple_,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
@@ -90,6 +92,7 @@ from housing_match.registry.mapping import dwelling_read_from_columns
 from housing_match.registry.schemas import DwellingRead
 from housing_match.repository import RepositoryBase
 from housing_match.schemas_common import GeoPoint
+from housing_match.vacancies.repository import effective_status
 from housing_match.vocabulary import category_bits, risk_bits
 
 RISK_ARRAY = ARRAY(String(32))
@@ -156,6 +159,7 @@ class PersonReadLogRepository(RepositoryBase[PersonReadLogEntry]):
         api_key_id: uuid.UUID | None,
         purpose: str,
         user_id: uuid.UUID | None = None,
+        refused: bool = False,
     ) -> None:
         rows = [
             {
@@ -164,6 +168,7 @@ class PersonReadLogRepository(RepositoryBase[PersonReadLogEntry]):
                 "api_key_id": api_key_id,
                 "user_id": user_id,
                 "purpose": purpose,
+                "refused": refused,
             }
             for person_id in person_ids
         ]
@@ -176,6 +181,33 @@ class PersonReadLogRepository(RepositoryBase[PersonReadLogEntry]):
             .where(PersonReadLogEntry.person_id == person_id)
             .order_by(PersonReadLogEntry.id)
         ).all()
+
+    def page_for_person(
+        self,
+        person_id: uuid.UUID,
+        *,
+        after: tuple[datetime, int] | None,
+        limit: int,
+        refused: bool | None = None,
+    ) -> Sequence[tuple[PersonReadLogEntry, Organisation]]:
+        """Newest first, each with the reading organisation; ``after`` is the (read_at, id)
+        of the previous page's last entry (the person's index on read_at serves it)."""
+        statement = (
+            select(PersonReadLogEntry, Organisation)
+            .join(Organisation, Organisation.id == PersonReadLogEntry.organisation_id)
+            .where(PersonReadLogEntry.person_id == person_id)
+        )
+        if refused is not None:
+            statement = statement.where(PersonReadLogEntry.refused.is_(refused))
+        if after is not None:
+            statement = statement.where(
+                tuple_(PersonReadLogEntry.read_at, PersonReadLogEntry.id)
+                < tuple_(after[0], after[1])
+            )
+        statement = statement.order_by(
+            PersonReadLogEntry.read_at.desc(), PersonReadLogEntry.id.desc()
+        ).limit(limit)
+        return [(row[0], row[1]) for row in self.session.execute(statement).all()]
 
 
 @dataclass(frozen=True)
@@ -224,6 +256,7 @@ class AnchorCriterion:
 class ZoneCriterion:
     ewkt: str
     radius_m: float | None  # a point's radius; None for a polygon
+    label: str = ""  # staff's words, for the explanation of a home (never in the SQL)
 
 
 @dataclass(frozen=True)
@@ -252,18 +285,57 @@ class MatchCriteria:
     plan_open_ended: tuple[str, ...] = ()
     weights: dict[Factor, float] = field(default_factory=dict)
     relax: HardConstraint | None = None
-    # With relax=anchor_distance: scale every anchor's maximum distance rather than drop it.
+    # With relax=anchor_distance, loosen every required anchor's maximum distance rather than
+    # drop it: multiplied by radius_factor, or raised to radius_m (never lowered).
     radius_factor: float | None = None
+    radius_m: float | None = None
+    # With relax=rent_ceiling: allow up to this many yen over the ceiling rather than drop it.
+    rent_tolerance_yen: int | None = None
     vacancy_ttl_days: int = 30
+
+    @property
+    def loosens(self) -> bool:
+        """The relaxed constraint is loosened (by the amounts above) rather than dropped."""
+        if self.relax is HardConstraint.ANCHOR_DISTANCE:
+            return bool(self.radius_factor or self.radius_m)
+        if self.relax is HardConstraint.RENT_CEILING:
+            return bool(self.rent_tolerance_yen)
+        return False
+
+    def relaxed_distance_m(self, max_distance_m: float) -> float:
+        """An anchor's maximum distance under the relaxation (its own when not loosened)."""
+        if self.relax is not HardConstraint.ANCHOR_DISTANCE:
+            return max_distance_m
+        if self.radius_m:
+            return max(max_distance_m, self.radius_m)
+        return max_distance_m * (self.radius_factor or 1.0)
+
+    @property
+    def relaxed_rent_ceiling_yen(self) -> int:
+        if self.relax is not HardConstraint.RENT_CEILING:
+            return self.rent_ceiling_yen
+        return self.rent_ceiling_yen + (self.rent_tolerance_yen or 0)
 
 
 @dataclass(frozen=True)
 class ExclusionCounts:
+    """The counts of one match, as it ran: with a relaxation, the relaxed constraint counts
+    what it still excluded (nothing when dropped), so that every excluded home is one the
+    response accounts for: considered = candidates + excluded_homes, and excluded_homes =
+    the sum of ``excluded_only`` + ``excluded_by_several``."""
+
     considered: int
     candidates: int  # passing every constraint, with the relaxation if any
     strict_candidates: int  # passing every constraint, without relaxation
-    excluded: dict[HardConstraint, int]
-    excluded_only: dict[HardConstraint, int]  # homes this constraint alone excluded
+    excluded: dict[HardConstraint, int]  # homes failing this constraint (as run)
+    excluded_only: dict[HardConstraint, int]  # homes this constraint alone excluded (as run)
+    excluded_by_several: int = 0  # homes failing more than one constraint (as run)
+    # The relaxed constraint's count without the relaxation (None: nothing relaxed).
+    excluded_before_relaxation: int | None = None
+
+    @property
+    def excluded_homes(self) -> int:
+        return self.considered - self.candidates
 
 
 class Depth(Enum):
@@ -346,10 +418,10 @@ def match_parameters(criteria: MatchCriteria) -> dict[str, Any]:
     two criteria of one shape differ in these values only, so one rendering serves both.
     """
     c = criteria
-    factor = c.radius_factor or 1.0
     params: dict[str, Any] = {
         "category_bits": category_bits(c.categories),
         "rent_ceiling": c.rent_ceiling_yen,
+        "rent_ceiling_relaxed": c.relaxed_rent_ceiling_yen,
         "municipalities": sorted({c.home_municipality_code, *c.preferred_municipality_codes}),
         "plan_covered": list(c.plan_covered),
         "plan_open_ended": list(c.plan_open_ended),
@@ -377,7 +449,7 @@ def match_parameters(criteria: MatchCriteria) -> dict[str, Any]:
     for index, anchor in enumerate(c.anchors):
         params[f"anchor_{index}"] = anchor.ewkt
         params[f"anchor_{index}_m"] = float(anchor.max_distance_m)
-        params[f"anchor_{index}_relaxed_m"] = float(anchor.max_distance_m * factor)
+        params[f"anchor_{index}_relaxed_m"] = float(c.relaxed_distance_m(anchor.max_distance_m))
     for index, zone in enumerate(c.exclusion_zones):
         params[f"zone_{index}"] = zone.ewkt
         if zone.radius_m is not None:
@@ -399,7 +471,7 @@ def match_shape(criteria: MatchCriteria) -> tuple[Any, ...]:
         len(c.preferred_polygons),
         tuple(factor for factor in Factor if c.weights.get(factor, 0.0)),
         c.relax,
-        bool(c.radius_factor),
+        c.loosens,
     )
 
 
@@ -455,94 +527,129 @@ class MatchSql:
         return [Listing.expires_at > func.now(), self.search_area(relaxed=relaxed)]
 
     def checks(self, *, relaxed: bool = False) -> dict[HardConstraint, ColumnElement[bool]]:
-        """Each hard constraint that applies to the person, as a boolean over a listing.
+        """Each hard constraint that applies to the person, as a boolean over a listing: the
+        conjunction of its parts (``check_parts``)."""
+        return {
+            name: parts[0] if len(parts) == 1 else and_(*parts)
+            for name, parts in (
+                (name, list(parts.values()))
+                for name, parts in self.check_parts(relaxed=relaxed).items()
+            )
+        }
+
+    def check_parts(
+        self, *, relaxed: bool = False
+    ) -> dict[HardConstraint, dict[str, ColumnElement[bool]]]:
+        """Each hard constraint that applies to the person, as named parts that must all hold.
+
+        The match tests their conjunction (``checks``); the explanation of one home
+        (``MatchRepository.explain``) tests each part, to say which of them a home fails.
 
         A spatial constraint the person makes moot (no anchors, no zones) is left out: it
         excludes nothing, and a PostGIS call costs time on every home considered. The cheap ones
         are switched by a parameter instead (true when moot), so persons differing only in
         their needs share one SQL text (``match_shape``) and one rendering. Bare expressions
-        (no coalesce), so ST_DWithin stays indexable in a WHERE clause.
+        (no coalesce), so ST_DWithin stays indexable in a WHERE clause. With ``relaxed``, the
+        anchors' distances and the rent ceiling are the relaxation's (``loosened``).
         """
         c = self.c
-        checks: dict[HardConstraint, ColumnElement[bool]] = {}
+        parts: dict[HardConstraint, dict[str, ColumnElement[bool]]] = {}
         move_in = self._p("move_in", Date)
-        checks[HardConstraint.AVAILABLE_BY_MOVE_IN] = or_(
-            cast(move_in, Date).is_(None), Listing.available_from <= move_in
-        )
+        parts[HardConstraint.AVAILABLE_BY_MOVE_IN] = {
+            "available_from": or_(cast(move_in, Date).is_(None), Listing.available_from <= move_in)
+        }
         categories = self._p("category_bits", Integer)
         # Every category the person has must be accepted; a 専用住宅 must target one of them.
-        checks[HardConstraint.CATEGORIES] = and_(
-            or_(
+        parts[HardConstraint.CATEGORIES] = {
+            "accepted": or_(
                 Listing.accepts_all_categories,
                 _bit_and(Listing.accepted_category_bits, categories) == categories,
             ),
-            or_(Listing.registration_class != "exclusive", self.targets_person()),
-        )
-        checks[HardConstraint.RENT_CEILING] = Listing.monthly_cost_yen <= self._p(
-            "rent_ceiling", Integer
-        )
+            "exclusive_target": or_(
+                Listing.registration_class != "exclusive", self.targets_person()
+            ),
+        }
+        ceiling = "rent_ceiling_relaxed" if relaxed else "rent_ceiling"
+        parts[HardConstraint.RENT_CEILING] = {
+            "monthly_cost": Listing.monthly_cost_yen <= self._p(ceiling, Integer)
+        }
         min_area = self._p("min_area", Numeric)
-        checks[HardConstraint.MIN_AREA] = or_(
-            cast(min_area, Numeric).is_(None), Listing.private_area_m2 >= min_area
-        )
+        parts[HardConstraint.MIN_AREA] = {
+            "private_area": or_(
+                cast(min_area, Numeric).is_(None), Listing.private_area_m2 >= min_area
+            )
+        }
         max_floor = self._p("max_floor", Integer)
         # A wheelchair needs the step-free route as well as the dwelling's claim: the rule is
         # tested here, not trusted to the flag.
         route = step_free_route_sql(Listing.step_free_entrance, Listing.floor, Listing.has_elevator)
-        checks[HardConstraint.ACCESSIBILITY] = and_(
-            self._unless("wheelchair", and_(Listing.wheelchair_accessible.is_(True), route)),
-            self._unless("no_stairs", route),
-            or_(cast(max_floor, Integer).is_(None), Listing.floor <= max_floor),
-        )
-        checks[HardConstraint.FACILITIES] = and_(
-            *(
-                self._unless(
-                    f"needs_{facility.value}", getattr(Listing, facility.value) == "in_unit"
-                )
-                for facility in Facility
+        parts[HardConstraint.ACCESSIBILITY] = {
+            "wheelchair": self._unless(
+                "wheelchair", and_(Listing.wheelchair_accessible.is_(True), route)
+            ),
+            "no_stairs": self._unless("no_stairs", route),
+            "max_floor": or_(cast(max_floor, Integer).is_(None), Listing.floor <= max_floor),
+        }
+        parts[HardConstraint.FACILITIES] = {
+            facility.value: self._unless(
+                f"needs_{facility.value}", getattr(Listing, facility.value) == "in_unit"
             )
-        )
-        checks[HardConstraint.PETS] = self._unless("has_pets", Listing.pets_allowed.is_(True))
-        checks[HardConstraint.SMOKING] = self._unless("smokes", Listing.smoking_allowed.is_(True))
+            for facility in Facility
+        }
+        parts[HardConstraint.PETS] = {
+            "pets": self._unless("has_pets", Listing.pets_allowed.is_(True))
+        }
+        parts[HardConstraint.SMOKING] = {
+            "smoking": self._unless("smokes", Listing.smoking_allowed.is_(True))
+        }
         if c.exclusion_zones:
             # One index scan finds the few homes inside any zone; every other home is then a
             # hash probe away from passing, instead of a geodesic test per zone.
-            checks[HardConstraint.EXCLUSION_ZONE] = Listing.vacancy_id.not_in(self.zoned())
+            parts[HardConstraint.EXCLUSION_ZONE] = {
+                "zones": Listing.vacancy_id.not_in(self.zoned())
+            }
         required = [index for index, anchor in enumerate(c.anchors) if anchor.required]
         if required:
-            checks[HardConstraint.ANCHOR_DISTANCE] = and_(
-                *(
-                    _within(self._anchor(index), self.anchor_radius(index, relaxed=relaxed))
-                    for index in required
+            parts[HardConstraint.ANCHOR_DISTANCE] = {
+                f"anchor_{index}": _within(
+                    self._anchor(index), self.anchor_radius(index, relaxed=relaxed)
                 )
-            )
-        checks[HardConstraint.SHARED_HOUSE] = self._unless(
-            "household", Listing.kind != "shared_house"
-        )
+                for index in required
+            }
+        parts[HardConstraint.SHARED_HOUSE] = {
+            "household": self._unless("household", Listing.kind != "shared_house")
+        }
         # Covered by the support plan, or by the home itself (posting corporation, 居住サポート),
         # and for the whole tenancy where the landlord asks: subsets, tested on bit sets.
         covered = _bit_or(self._p("plan_covered_bits", Integer), Listing.covered_risk_bits)
         open_ended = _bit_or(
             self._p("plan_open_ended_bits", Integer), Listing.covered_whole_tenancy_risk_bits
         )
-        checks[HardConstraint.RISK_COVERAGE] = and_(
-            _bit_and(Listing.required_risk_bits, covered) == Listing.required_risk_bits,
-            _bit_and(Listing.required_whole_tenancy_risk_bits, open_ended)
+        parts[HardConstraint.RISK_COVERAGE] = {
+            "covered": _bit_and(Listing.required_risk_bits, covered) == Listing.required_risk_bits,
+            "whole_tenancy": _bit_and(Listing.required_whole_tenancy_risk_bits, open_ended)
             == Listing.required_whole_tenancy_risk_bits,
-        )
-        return checks
+        }
+        return parts
+
+    def inside_zone(self, index: int, location: Any = Listing.location) -> ColumnElement[bool]:
+        """The home at ``location`` lies inside the person's ``index``-th exclusion zone."""
+        zone = self.c.exclusion_zones[index]
+        area = _geography(self._p(f"zone_{index}", Text))
+        if zone.radius_m is None:
+            return func.ST_Intersects(location, area)
+        return func.ST_DWithin(location, area, self._p(f"zone_{index}_m", Float), False)
+
+    def zone_distance(self, index: int) -> ColumnElement[float]:
+        """To the centre of the person's ``index``-th exclusion zone (a point zone)."""
+        return _distance(_geography(self._p(f"zone_{index}", Text)))
 
     def zoned(self) -> Select[uuid.UUID]:
         """The homes inside any of the person's exclusion zones."""
         zoned = aliased(MatchListing, name="zoned")
-        inside = []
-        for index, zone in enumerate(self.c.exclusion_zones):
-            area = _geography(self._p(f"zone_{index}", Text))
-            if zone.radius_m is None:
-                inside.append(func.ST_Intersects(zoned.location, area))
-            else:
-                radius = self._p(f"zone_{index}_m", Float)
-                inside.append(func.ST_DWithin(zoned.location, area, radius, False))
+        inside = [
+            self.inside_zone(index, zoned.location) for index in range(len(self.c.exclusion_zones))
+        ]
         return select(zoned.vacancy_id).where(or_(*inside))
 
     def targets_person(self) -> ColumnElement[bool]:
@@ -553,10 +660,10 @@ class MatchSql:
 
     def loosened(self) -> ColumnElement[bool] | None:
         """The relaxed version of the relaxed constraint: None when it is simply dropped."""
-        if self.c.relax is HardConstraint.ANCHOR_DISTANCE and self.c.radius_factor:
-            # A person without required anchors has no distance to loosen: nothing is added.
-            return self.checks(relaxed=True).get(HardConstraint.ANCHOR_DISTANCE)
-        return None
+        if self.c.relax is None or not self.c.loosens:
+            return None
+        # A person without required anchors has no distance to loosen: nothing is added.
+        return self.checks(relaxed=True).get(self.c.relax)
 
     def admitted(self) -> ColumnElement[bool]:
         """Passing every check, except that the relaxed one is dropped or loosened."""
@@ -711,6 +818,10 @@ class MatchOutcome:
         )
 
 
+# Iterating an enum costs a generator per call; the counts of every match iterate these.
+ALL_CONSTRAINTS = tuple(HardConstraint)
+
+
 @dataclass(frozen=True)
 class FailureBits:
     """Which bit of a home's ``failed`` set stands for which hard constraint of one match.
@@ -731,37 +842,75 @@ class FailureBits:
         constraints = {name: 1 << index for index, name in enumerate(checks)}
         return cls(constraints, 1 << len(constraints) if loosened else None, relaxed)
 
-    @property
+    # The bit sets below are kept with the instance: a shape's bits serve every match of it
+    # (``RenderedMatch``), and ``counts`` runs on each.
+
+    @cached_property
     def strict(self) -> int:
         """Failing any of these, a home is not a candidate without relaxation."""
         return sum(self.constraints.values())
 
-    @property
+    @cached_property
     def admitting(self) -> int:
         """Failing any of these, a home is not a candidate even with the relaxation."""
         bits = sum(bit for name, bit in self.constraints.items() if name is not self.relaxed)
         return bits | (self.loosened or 0)
 
-    def counts(self, histogram: Iterable[tuple[int, int]]) -> ExclusionCounts:
-        pairs = list(histogram)
-        strict, admitting = self.strict, self.admitting
-        return ExclusionCounts(
-            considered=sum(homes for _, homes in pairs),
-            candidates=sum(homes for failed, homes in pairs if not failed & admitting),
-            strict_candidates=sum(homes for failed, homes in pairs if not failed & strict),
-            excluded={
-                name: sum(homes for failed, homes in pairs if failed & bit)
-                for name, bit in self._all_constraints().items()
-            },
-            excluded_only={
-                name: sum(homes for failed, homes in pairs if failed & strict == bit) if bit else 0
-                for name, bit in self._all_constraints().items()
-            },
-        )
+    @cached_property
+    def as_run(self) -> dict[HardConstraint, int]:
+        """The bit each constraint excludes by in the query as run: the relaxed constraint's
+        is its loosened test, or none when it is dropped; a constraint left out of the SQL
+        (moot for this person) has none either."""
+        bits = {
+            name: 0 if name is self.relaxed else self.constraints.get(name, 0)
+            for name in ALL_CONSTRAINTS
+        }
+        if self.relaxed is not None and self.loosened is not None:
+            bits[self.relaxed] = self.loosened
+        return bits
 
-    def _all_constraints(self) -> dict[HardConstraint, int]:
-        # A constraint left out of the SQL (moot for this person) excluded nothing: bit 0.
-        return {name: self.constraints.get(name, 0) for name in HardConstraint}
+    @cached_property
+    def _positions(self) -> dict[int, int]:
+        # Every bit of ``admitting`` is one constraint's as run, and only those are; counted
+        # by position in ALL_CONSTRAINTS (an enum member's hash is a Python call).
+        return {bit: ALL_CONSTRAINTS.index(name) for name, bit in self.as_run.items() if bit}
+
+    def counts(self, histogram: Iterable[tuple[int, int]]) -> ExclusionCounts:
+        """Every count of the result from (failure set, homes) pairs, in one pass over them:
+        this runs on every match (a few dozen pairs)."""
+        strict, admitting, positions = self.strict, self.admitting, self._positions
+        relaxed_bit = 0 if self.relaxed is None else self.constraints.get(self.relaxed, 0)
+        excluded = [0] * len(ALL_CONSTRAINTS)
+        only = [0] * len(ALL_CONSTRAINTS)
+        considered = candidates = strict_candidates = several = before = 0
+        for failed, homes in histogram:
+            considered += homes
+            if not failed & strict:
+                strict_candidates += homes
+            if failed & relaxed_bit:
+                before += homes
+            masked = failed & admitting
+            if not masked:
+                candidates += homes
+                continue
+            single = positions.get(masked)
+            if single is not None:
+                only[single] += homes
+            else:
+                several += homes
+            while masked:
+                lowest = masked & -masked
+                excluded[positions[lowest]] += homes
+                masked ^= lowest
+        return ExclusionCounts(
+            considered=considered,
+            candidates=candidates,
+            strict_candidates=strict_candidates,
+            excluded=dict(zip(ALL_CONSTRAINTS, excluded, strict=True)),
+            excluded_only=dict(zip(ALL_CONSTRAINTS, only, strict=True)),
+            excluded_by_several=several,
+            excluded_before_relaxation=None if self.relaxed is None else before,
+        )
 
 
 @dataclass(frozen=True)
@@ -938,16 +1087,14 @@ def _with_details(
     return select(*columns).select_from(source)
 
 
-_NO_COUNTS = ExclusionCounts(0, 0, 0, {}, {})
-
-
 def _logs(by_set: Any, bits: FailureBits) -> tuple[Any, list[Any]]:
     """The query log's counts from the homes per failure set, and the two logging CTEs.
 
-    ``tally`` is one row: the homes each constraint excluded (0 for one left out of the SQL),
-    the candidates, and the constraint excluding the most (ties: HardConstraint's order;
-    none when nothing was excluded), which the caller reads back. The audit reads this shape
-    (models/match_query.py); tests check it against ``FailureBits.counts``.
+    ``tally`` is one row: the homes each constraint excluded without any relaxation (0 for
+    one left out of the SQL), the candidates (with it), and the constraint excluding the most
+    (ties: HardConstraint's order; none when nothing was excluded), which the caller reads
+    back. The audit reads this shape (models/match_query.py) and leaves relaxed queries out;
+    tests check it against ``FailureBits.counts`` of unrelaxed matches.
     """
     excluded: dict[HardConstraint, ColumnElement[int]] = {}
     for name in HardConstraint:
@@ -1283,3 +1430,117 @@ class MatchRepository(RepositoryBase[MatchListing]):
         statement = homes_statement(vacancy_ids)
         found = self.session.execute(statement).all()
         return {row._mapping["vacancy__id"]: _home(row._mapping) for row in found}
+
+    def explain(self, criteria: MatchCriteria, vacancy_id: uuid.UUID) -> ListingExplanation | None:
+        """One vacancy judged with the match's own checks (``MatchSql.check_parts``), part by
+        part, with the values they read: a statement of its own, off the match's path. None
+        when there is no such vacancy."""
+        found = self.session.execute(explain_statement(criteria, vacancy_id)).first()
+        if found is None:
+            return None
+        row = found._mapping
+        sql = MatchSql(criteria)
+        failed: dict[HardConstraint, tuple[str, ...]] = {}
+        for name, parts in sql.check_parts().items():
+            if not row[f"ok__{name.value}"]:
+                failed[name] = tuple(part for part in parts if not row[f"ok__{name.value}__{part}"])
+        zones = tuple(
+            (bool(row[f"zone_{index}_inside"]), row[f"zone_{index}_distance_m"])
+            for index in range(len(criteria.exclusion_zones))
+        )
+        return ListingExplanation(
+            vacancy_id=row["vacancy_id"],
+            dwelling_id=row["dwelling_id"],
+            status=str(row["status"]),
+            listed=bool(row["listed"]),
+            in_search_area=bool(row["in_search_area"]),
+            failed=failed,
+            passes_loosened=row.get("ok__loosened"),
+            measures={name: row[f"m__{name}"] for name in EXPLAINED_LISTING_COLUMNS},
+            anchor_distances_m=tuple(row[f"d_{index}"] for index in range(len(criteria.anchors))),
+            zones=zones,
+        )
+
+
+@dataclass(frozen=True)
+class ListingExplanation:
+    """One vacancy judged against one person's criteria by the matcher's own checks."""
+
+    vacancy_id: uuid.UUID
+    dwelling_id: uuid.UUID
+    status: str  # as readers see it: an open vacancy past its expiry is expired
+    listed: bool  # among what the matcher searches: open, on a registered dwelling
+    in_search_area: bool  # in the match's search area (as relaxed), and unexpired
+    # Each hard constraint the home fails without relaxation, with the parts it fails.
+    failed: dict[HardConstraint, tuple[str, ...]]
+    passes_loosened: bool | None  # the relaxed constraint's loosened test (None: none)
+    measures: dict[str, Any]  # the listing's values the checks read (None when not listed)
+    anchor_distances_m: tuple[float | None, ...]  # to each anchor, in the criteria's order
+    zones: tuple[tuple[bool, float | None], ...]  # per zone: inside, distance to a point zone
+
+    def fails_as_run(self, relaxed: HardConstraint | None) -> list[HardConstraint]:
+        """The constraints that keep the home out of the match as it runs with the
+        relaxation: all it fails, but the relaxed one only beyond its loosened limit."""
+        return [
+            name for name in self.failed if name is not relaxed or self.passes_loosened is False
+        ]
+
+
+# What the explanation of a home reads of its listing, to say by how much it fails.
+EXPLAINED_LISTING_COLUMNS = (
+    "available_from",
+    "monthly_cost_yen",
+    "private_area_m2",
+    "floor",
+    "has_elevator",
+    "step_free_entrance",
+    "wheelchair_accessible",
+    "pets_allowed",
+    "smoking_allowed",
+    "kind",
+    "registration_class",
+    "accepts_all_categories",
+    "accepted_categories",
+    "exclusive_target_categories",
+    *(facility.value for facility in Facility),
+)
+
+
+def explain_statement(criteria: MatchCriteria, vacancy_id: uuid.UUID) -> Select[Any]:
+    """The vacancy, its status, and its listing (if any) judged by each check and each part
+    of it, the loosened check, the anchors' and point zones' distances, and the values read."""
+    sql = MatchSql(criteria)
+
+    def ok(check: ColumnElement[bool]) -> ColumnElement[bool]:
+        return func.coalesce(check, false())
+
+    columns: list[ColumnElement[Any]] = [
+        Vacancy.id.label("vacancy_id"),
+        Vacancy.dwelling_id.label("dwelling_id"),
+        effective_status().label("status"),
+        Listing.vacancy_id.is_not(None).label("listed"),
+        ok(and_(*sql.universe(relaxed=criteria.relax is not None))).label("in_search_area"),
+    ]
+    for name, check in sql.checks().items():
+        columns.append(ok(check).label(f"ok__{name.value}"))
+    for name, parts in sql.check_parts().items():
+        columns.extend(ok(part).label(f"ok__{name.value}__{key}") for key, part in parts.items())
+    loosened = sql.loosened()
+    if loosened is not None:
+        columns.append(ok(loosened).label("ok__loosened"))
+    columns.extend(getattr(Listing, name).label(f"m__{name}") for name in EXPLAINED_LISTING_COLUMNS)
+    columns.extend(
+        distance.label(f"d_{index}") for index, distance in enumerate(sql.anchor_distances())
+    )
+    for index, zone in enumerate(criteria.exclusion_zones):
+        columns.append(ok(sql.inside_zone(index)).label(f"zone_{index}_inside"))
+        distance: ColumnElement[Any] = (
+            literal(None, Float) if zone.radius_m is None else sql.zone_distance(index)
+        )
+        columns.append(distance.label(f"zone_{index}_distance_m"))
+    return (
+        select(*columns)
+        .select_from(Vacancy)
+        .outerjoin(Listing, Listing.vacancy_id == Vacancy.id)
+        .where(Vacancy.id == vacancy_id)
+    )

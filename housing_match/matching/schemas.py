@@ -29,11 +29,13 @@ from housing_match.matching.vocabulary import (
     ConsentRecipient,
     CovererKind,
     Facility,
+    ReadKind,
     SharedField,
     today_jst,
 )
 from housing_match.registry.schemas import AreaM2, DwellingRead, Yen
 from housing_match.schemas_common import GeoPoint, MunicipalityCode
+from housing_match.vacancies.schemas import VacancyStatus
 from housing_match.vocabulary import PersonCategory, RiskKind
 
 Reference = Annotated[
@@ -376,6 +378,10 @@ class PersonPage(BaseModel):
 
 
 class ExclusionCount(BaseModel):
+    """What one hard constraint excluded in the query as run: with a relaxation, the relaxed
+    constraint counts what it still excluded (0 when dropped, the homes beyond the loosened
+    limit otherwise); ``excluded_before_relaxation`` is its count without the relaxation."""
+
     constraint: HardConstraint
     label_ja: str
     excluded: int = Field(description="Homes this constraint excluded (alone or with others).")
@@ -383,6 +389,10 @@ class ExclusionCount(BaseModel):
         description="Homes nothing else excluded: what relaxing this one alone would open up."
     )
     relaxed: bool = False
+    excluded_before_relaxation: int | None = Field(
+        default=None,
+        description="The relaxed constraint only: the homes it excluded before the relaxation.",
+    )
 
 
 class FactorExplanation(BaseModel):
@@ -459,9 +469,27 @@ class Candidate(BaseModel):
 
 
 class Relaxation(BaseModel):
+    """The relaxation a match or an explanation ran with."""
+
     constraint: HardConstraint
     label_ja: str
-    radius_factor: float | None
+    radius_factor: float | None = Field(
+        default=None, description="Each required anchor's maximum distance multiplied by this."
+    )
+    radius_m: int | None = Field(
+        default=None,
+        description="Each required anchor's maximum distance raised to this (never lowered).",
+    )
+    rent_tolerance_yen: int | None = Field(
+        default=None, description="Rent plus common fee allowed this much over the ceiling."
+    )
+    detail_ja: str = Field(description="What was relaxed and by how much, in Japanese.")
+
+
+class MatchRelaxation(Relaxation):
+    candidates_before_relaxation: int = Field(
+        description="Homes passing every hard constraint without the relaxation."
+    )
     opened_up: int = Field(description="Candidates that only the relaxation admits.")
 
 
@@ -474,11 +502,115 @@ class MatchResult(BaseModel):
             "preferred municipalities, the preferred polygons, and within reach of an anchor."
         )
     )
-    candidate_count: int = Field(description="Homes passing every hard constraint.")
+    candidate_count: int = Field(
+        description="Homes passing every hard constraint (as relaxed, with a relaxation)."
+    )
+    excluded_count: int = Field(
+        description=(
+            "Homes excluded, each once however many constraints excluded it: "
+            "considered = candidate_count + excluded_count."
+        )
+    )
+    excluded_by_several: int = Field(
+        description=(
+            "Excluded homes failing more than one constraint: excluded_count = the sum of "
+            "excluded_only_by_this + excluded_by_several."
+        )
+    )
     excluded_by: list[ExclusionCount] = Field(description="Most excluding first.")
-    relaxation: Relaxation | None
+    relaxation: MatchRelaxation | None
     weights: dict[Factor, float]
     candidates: list[Candidate]
+
+
+# --- why not this home ---------------------------------------------------------------------
+
+
+class ShortfallUnit(StrEnum):
+    YEN = "yen"
+    METRE = "m"
+    SQUARE_METRE = "m2"
+    FLOOR = "floor"
+    DAY = "day"
+
+
+class Shortfall(BaseModel):
+    """One way a home fails one hard constraint, and by how much where that is a number."""
+
+    code: str = Field(description="E.g. rent_over_ceiling, anchor_too_far, area_too_small.")
+    message_ja: str
+    actual: float | str | None = Field(
+        default=None, description="The home's value (a date as YYYY-MM-DD)."
+    )
+    limit: float | str | None = Field(default=None, description="The person's limit.")
+    difference: float | None = Field(
+        default=None, description="How far the home is past the limit, in ``unit``."
+    )
+    unit: ShortfallUnit | None = None
+
+
+class ConstraintFailure(BaseModel):
+    constraint: HardConstraint
+    label_ja: str
+    relaxed: bool = Field(description="The constraint the request relaxes.")
+    admitted_by_relaxation: bool = Field(
+        description="The relaxation lets the home past this constraint."
+    )
+    shortfalls: list[Shortfall]
+
+
+class MatchExplanation(BaseModel):
+    """Why one home is, or is not, among a person's candidates, by the matcher's own checks."""
+
+    person_id: uuid.UUID
+    vacancy_id: uuid.UUID
+    dwelling_id: uuid.UUID
+    vacancy_status: VacancyStatus = Field(description="As readers see it (past expiry: expired).")
+    listed: bool = Field(
+        description=(
+            "An open, unexpired vacancy on a registered dwelling: what the matcher searches. "
+            "When false, no constraint is checked."
+        )
+    )
+    in_search_area: bool = Field(
+        description="In the home or preferred municipalities, the polygons or an anchor's reach."
+    )
+    candidate: bool = Field(
+        description="The match (with the relaxation, if any) counts the home as a candidate."
+    )
+    rent_ceiling: RentCeiling
+    relaxation: Relaxation | None
+    failures: list[ConstraintFailure] = Field(
+        description="Every hard constraint the home fails without relaxation, in order."
+    )
+    summary_ja: str
+
+
+# --- the read log ----------------------------------------------------------------------------
+
+
+class ReadLogEntry(BaseModel):
+    id: int
+    read_at: datetime
+    organisation_id: uuid.UUID
+    organisation_name: str
+    organisation_kind: str
+    organisation_kind_label_ja: str
+    api_key_id: uuid.UUID | None = Field(description="The key used; null for service jobs.")
+    user_id: uuid.UUID | None = Field(
+        default=None,
+        description="The signed-in staff member; null for a call made with an API key.",
+    )
+    purpose: str = Field(description="E.g. person.read, person.matches, referral.webhook.")
+    purpose_label_ja: str
+    kind: ReadKind
+    kind_label_ja: str
+    refused: bool = Field(description="Another organisation's attempt, answered 404.")
+
+
+class ReadLogPage(BaseModel):
+    items: list[ReadLogEntry] = Field(description="Newest first.")
+    next_cursor: str | None
 
 
 # --- allocation --------------------------------------------------------------------------

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -37,6 +37,7 @@ from housing_match.matching.mapping import (
     person_read,
     place_rows,
     places_read,
+    read_entry,
     support_plan_rows,
 )
 from housing_match.matching.repository import (
@@ -62,10 +63,13 @@ from housing_match.matching.schemas import (
     Assignment,
     Candidate,
     ExclusionCount,
+    MatchExplanation,
+    MatchRelaxation,
     MatchResult,
     PersonCreate,
     PersonRead,
     PersonUpdate,
+    ReadLogPage,
     Relaxation,
     RentCeiling,
     RentCeilingSource,
@@ -81,13 +85,17 @@ from housing_match.settings import get_settings
 
 
 class ReadPurpose(StrEnum):
-    """Why a person's data was read, as written to ``person_reads``."""
+    """Why a person's data was read, as written to ``person_reads`` (labelled in
+    ``vocabulary.READ_PURPOSES``)."""
 
     READ = "person.read"
     LIST = "person.list"
     UPDATE = "person.update"
     CREATE = "person.create"
+    DELETE = "person.delete"
     MATCHES = "person.matches"
+    EXPLAIN = "person.explain"
+    READS = "person.reads"
     ALLOCATION = "allocation"
 
 
@@ -182,12 +190,48 @@ def _match_log(
     )
 
 
-def _own_person(session: Session, principal: Principal, person_id: uuid.UUID) -> Person:
-    person = PersonRepository(session).get_with_details(person_id)
-    # Another center's person looks like no person at all.
-    if person is None or person.center_id != principal.organisation_id:
-        raise ResourceNotFound("No such person of your center.")
+NO_SUCH_PERSON = "No such person of your center."
+
+
+def refused(
+    principal: Principal,
+    person_id: uuid.UUID,
+    purpose: str,
+    error: ResourceNotFound | None = None,
+) -> ResourceNotFound:
+    """The 404 for another organisation's attempt on a person: it looks like no person at
+    all, and the attempt is kept in the person's read log for the owning center, although
+    the request is rolled back."""
+    error = error or ResourceNotFound(NO_SUCH_PERSON)
+
+    def record(session: Session) -> None:
+        PersonReadLogRepository(session).record(
+            [person_id],
+            organisation_id=principal.organisation_id,
+            api_key_id=principal.api_key_id,
+            purpose=purpose,
+            refused=True,
+            user_id=principal.user_id,
+        )
+
+    error.kept_writes.append(record)
+    return error
+
+
+def check_owner(principal: Principal, person: Person | None, purpose: str) -> Person:
+    """The person, if the principal's center owns it; otherwise 404, and an existing
+    person's log records the refused attempt."""
+    if person is None:
+        raise ResourceNotFound(NO_SUCH_PERSON)
+    if person.center_id != principal.organisation_id:
+        raise refused(principal, person.id, purpose)
     return person
+
+
+def own_person(
+    session: Session, principal: Principal, person_id: uuid.UUID, purpose: str
+) -> Person:
+    return check_owner(principal, PersonRepository(session).get_with_details(person_id), purpose)
 
 
 def _check_coverers(session: Session, plan: Sequence[SupportPlanItem]) -> None:
@@ -235,7 +279,7 @@ def create_person(session: Session, principal: Principal, data: PersonCreate) ->
 
 
 def get_person(session: Session, principal: Principal, person_id: uuid.UUID) -> Person:
-    person = _own_person(session, principal, person_id)
+    person = own_person(session, principal, person_id, ReadPurpose.READ)
     _log_reads(session, principal, [person.id], ReadPurpose.READ)
     return person
 
@@ -265,7 +309,7 @@ def list_persons(
 def update_person(
     session: Session, principal: Principal, person_id: uuid.UUID, data: PersonUpdate
 ) -> Person:
-    person = _own_person(session, principal, person_id)
+    person = own_person(session, principal, person_id, ReadPurpose.UPDATE)
     changed = sorted(data.model_fields_set)
     if data.reference is not None and data.reference != person.reference:
         other = PersonRepository(session).get_by_reference(
@@ -305,7 +349,7 @@ def update_person(
 
 
 def delete_person(session: Session, principal: Principal, person_id: uuid.UUID) -> None:
-    person = _own_person(session, principal, person_id)
+    person = own_person(session, principal, person_id, ReadPurpose.DELETE)
     _record(session, principal, person, "person.deleted", [])
     PersonRepository(session).delete(person)
 
@@ -348,13 +392,99 @@ def _required_first(anchor: _MaybeRequired) -> bool:
     return not anchor.required
 
 
+@dataclass(frozen=True)
+class Relaxing:
+    """A relaxation as asked for: one hard constraint dropped, or loosened by an amount."""
+
+    constraint: HardConstraint | None = None
+    radius_factor: float | None = None
+    radius_m: int | None = None
+    rent_tolerance_yen: int | None = None
+
+
+NO_RELAXATION = Relaxing()
+
+
+def relaxing(
+    relax: HardConstraint | None,
+    *,
+    radius_factor: float | None = None,
+    radius_m: int | None = None,
+    rent_tolerance_yen: int | None = None,
+) -> Relaxing:
+    """The relaxation asked for, checked: 400 for a combination that means nothing."""
+    if relax in NOT_RELAXABLE:
+        raise BadRequest(f"{relax} cannot be relaxed: it protects someone else.")
+    if radius_factor is not None and radius_m is not None:
+        raise BadRequest("Give radius_factor or radius_m, not both.")
+    if (radius_factor is not None or radius_m is not None) and (
+        relax is not HardConstraint.ANCHOR_DISTANCE
+    ):
+        name = "radius_factor" if radius_factor is not None else "radius_m"
+        raise BadRequest(f"{name} goes with relax=anchor_distance.")
+    if rent_tolerance_yen is not None and relax is not HardConstraint.RENT_CEILING:
+        raise BadRequest("rent_tolerance_yen goes with relax=rent_ceiling.")
+    return Relaxing(relax, radius_factor, radius_m, rent_tolerance_yen)
+
+
+def _check_relaxing(person: Person, relaxation: Relaxing) -> None:
+    """A radius that loosens none of the person's required anchors is a mistake, not a
+    relaxation (a relaxation never tightens: each anchor keeps at least its own maximum)."""
+    if relaxation.radius_m is None:
+        return
+    limits = [
+        int(place.radius_m or 0)
+        for place in person.places
+        if place.role == PlaceRole.ANCHOR.value and place.required
+    ]
+    if limits and relaxation.radius_m <= min(limits):
+        raise BadRequest(
+            f"radius_m ({relaxation.radius_m:,} m) must exceed the maximum distance of at least "
+            f"one required anchor (the smallest is {min(limits):,} m): it would relax nothing."
+        )
+
+
+def relaxation_detail_ja(relaxation: Relaxing, rent_ceiling_yen: int) -> str:
+    constraint = relaxation.constraint
+    if constraint is None:
+        return ""
+    label = HARD_CONSTRAINT_LABELS_JA[constraint]
+    if relaxation.radius_factor is not None:
+        factor = relaxation.radius_factor
+        return f"{label}：必須の通院先等の上限距離をそれぞれ{factor:g}倍にしました"
+    if relaxation.radius_m is not None:
+        return (
+            f"{label}：必須の通院先等の上限距離を{relaxation.radius_m:,}mまで広げました"
+            "（元の上限がこれより長いものはそのまま）"
+        )
+    if relaxation.rent_tolerance_yen is not None:
+        tolerance = relaxation.rent_tolerance_yen
+        return (
+            f"{label}：上限を{tolerance:,}円超えるまで認めました"
+            f"（{rent_ceiling_yen + tolerance:,}円まで）"
+        )
+    return f"{label}：この条件を外しました"
+
+
+def _relaxation_fields(relaxation: Relaxing, rent_ceiling_yen: int) -> dict[str, Any]:
+    if relaxation.constraint is None:
+        raise ValueError("no relaxation")
+    return {
+        "constraint": relaxation.constraint,
+        "label_ja": HARD_CONSTRAINT_LABELS_JA[relaxation.constraint],
+        "radius_factor": relaxation.radius_factor,
+        "radius_m": relaxation.radius_m,
+        "rent_tolerance_yen": relaxation.rent_tolerance_yen,
+        "detail_ja": relaxation_detail_ja(relaxation, rent_ceiling_yen),
+    }
+
+
 def criteria_for(
     person: Person,
     context: explain.PersonContext,
     *,
     weights: dict[Factor, float],
-    relax: HardConstraint | None = None,
-    radius_factor: float | None = None,
+    relaxation: Relaxing = NO_RELAXATION,
 ) -> MatchCriteria:
     anchors: list[AnchorCriterion] = []
     zones: list[ZoneCriterion] = []
@@ -375,6 +505,7 @@ def criteria_for(
                 ZoneCriterion(
                     ewkt=ewkt(place.area),
                     radius_m=None if place.radius_m is None else float(place.radius_m),
+                    label=place.label,
                 )
             )
     # Required anchors first and point zones first: the SQL's text depends on the order of
@@ -405,8 +536,10 @@ def criteria_for(
             sorted({entry.risk_kind for entry in context.active_plan if entry.until is None})
         ),
         weights=weights,
-        relax=relax,
-        radius_factor=radius_factor,
+        relax=relaxation.constraint,
+        radius_factor=relaxation.radius_factor,
+        radius_m=None if relaxation.radius_m is None else float(relaxation.radius_m),
+        rent_tolerance_yen=relaxation.rent_tolerance_yen,
         vacancy_ttl_days=get_settings().vacancy_ttl_days,
     )
 
@@ -436,20 +569,15 @@ def match_person(
     person_id: uuid.UUID,
     *,
     limit: int,
-    relax: HardConstraint | None,
-    radius_factor: float | None,
+    relaxation: Relaxing,
     weights: dict[Factor, float] | None,
 ) -> MatchResult:
-    if relax in NOT_RELAXABLE:
-        raise BadRequest(f"{relax} cannot be relaxed: it protects someone else.")
-    if radius_factor is not None and relax is not HardConstraint.ANCHOR_DISTANCE:
-        raise BadRequest("radius_factor goes with relax=anchor_distance.")
-    person = _own_person(session, principal, person_id)
+    person = own_person(session, principal, person_id, ReadPurpose.MATCHES)
+    _check_relaxing(person, relaxation)
+    relax = relaxation.constraint
     resolved = resolve_weights(weights)
     context = person_context(person)
-    criteria = criteria_for(
-        person, context, weights=resolved, relax=relax, radius_factor=radius_factor
-    )
+    criteria = criteria_for(person, context, weights=resolved, relaxation=relaxation)
     outcome = MatchRepository(session).match(
         criteria,
         limit=limit,
@@ -463,6 +591,9 @@ def match_person(
             excluded=count,
             excluded_only_by_this=counts.excluded_only[name],
             relaxed=name is relax,
+            excluded_before_relaxation=(
+                counts.excluded_before_relaxation if name is relax else None
+            ),
         )
         for name, count in counts.excluded.items()
     ]
@@ -472,19 +603,93 @@ def match_person(
         rent_ceiling=rent_ceiling_of(person),
         considered=counts.considered,
         candidate_count=counts.candidates,
+        excluded_count=counts.excluded_homes,
+        excluded_by_several=counts.excluded_by_several,
         excluded_by=excluded,
         relaxation=(
             None
             if relax is None
-            else Relaxation(
-                constraint=relax,
-                label_ja=HARD_CONSTRAINT_LABELS_JA[relax],
-                radius_factor=radius_factor,
+            else MatchRelaxation(
+                **_relaxation_fields(relaxation, context.rent_ceiling_yen),
+                candidates_before_relaxation=counts.strict_candidates,
                 opened_up=counts.candidates - counts.strict_candidates,
             )
         ),
         weights=resolved,
         candidates=_explained(context, rows, resolved),
+    )
+
+
+def explain_home(
+    session: Session,
+    principal: Principal,
+    person_id: uuid.UUID,
+    vacancy_id: uuid.UUID,
+    *,
+    relaxation: Relaxing,
+) -> MatchExplanation:
+    """Why one home is or is not among the person's candidates: each hard constraint it
+    fails, by how much, judged by the matcher's own checks."""
+    person = own_person(session, principal, person_id, ReadPurpose.EXPLAIN)
+    _check_relaxing(person, relaxation)
+    context = person_context(person)
+    criteria = criteria_for(person, context, weights=resolve_weights(None), relaxation=relaxation)
+    repository = MatchRepository(session)
+    judged = repository.explain(criteria, vacancy_id)
+    if judged is None:
+        raise ResourceNotFound("No such vacancy.")
+    _log_reads(session, principal, [person.id], ReadPurpose.EXPLAIN)
+    # Who covers each landlord risk is the candidates' own explanation (explain.py).
+    home = None
+    if HardConstraint.RISK_COVERAGE in judged.failed:
+        home = repository.homes([vacancy_id]).get(vacancy_id)
+    return explain.why_not(
+        context,
+        criteria,
+        judged,
+        home,
+        rent_ceiling=rent_ceiling_of(person),
+        relaxation=(
+            None
+            if relaxation.constraint is None
+            else Relaxation(**_relaxation_fields(relaxation, context.rent_ceiling_yen))
+        ),
+    )
+
+
+def read_log(
+    session: Session,
+    principal: Principal,
+    person_id: uuid.UUID,
+    *,
+    cursor: str | None,
+    limit: int,
+    refused_only: bool | None,
+) -> ReadLogPage:
+    """Who read the person's data, when and for what, newest first: for the owning center.
+    Reading the log is not itself logged (it carries no profile data), but another
+    center's attempt on it is, as refused."""
+    own_person(session, principal, person_id, ReadPurpose.READS)
+    after: tuple[datetime, int] | None = None
+    if cursor is not None:
+        values = decode_cursor(cursor)
+        try:
+            after = (datetime.fromisoformat(str(values["t"])), int(values["id"]))
+        except (KeyError, ValueError, TypeError) as exc:
+            raise BadRequest(INVALID_CURSOR) from exc
+    rows = list(
+        PersonReadLogRepository(session).page_for_person(
+            person_id, after=after, limit=limit + 1, refused=refused_only
+        )
+    )
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1][0]
+        next_cursor = encode_cursor({"t": last.read_at.isoformat(), "id": last.id})
+    return ReadLogPage(
+        items=[read_entry(entry, organisation) for entry, organisation in rows],
+        next_cursor=next_cursor,
     )
 
 
@@ -502,7 +707,10 @@ def allocate(session: Session, principal: Principal, data: AllocationRequest) ->
     for person_id in data.person_ids:
         person = found.get(person_id)
         if person is None or person.center_id != principal.organisation_id:
-            raise ResourceNotFound(f"No such person of your center: {person_id}.")
+            error = ResourceNotFound(f"No such person of your center: {person_id}.")
+            if person is not None:
+                error = refused(principal, person.id, ReadPurpose.ALLOCATION, error)
+            raise error
         persons.append(person)
     weights = resolve_weights(None)
     # Each person's top n homes (n = number of persons) hold an optimal assignment: if a person

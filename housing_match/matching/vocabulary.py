@@ -128,3 +128,43 @@ SHARED_FIELD_LABELS_JA: dict[SharedField, str] = {
     SharedField.ANCHOR_KINDS: "通院先等の種類と距離（位置は含まない）",
     SharedField.SUPPORT_PLAN: "支援計画（誰がどのリスクをいつまで担うか）",
 }
+
+
+class ReadKind(StrEnum):
+    """What a read of a person's data was, as the owning center reads its log."""
+
+    PROFILE = "profile"
+    MATCHES = "matches"
+    EXPLAIN = "explain"
+    REFERRAL = "referral"
+    READ_LOG = "read_log"
+    OTHER = "other"
+
+
+READ_KIND_LABELS_JA: dict[ReadKind, str] = {
+    ReadKind.PROFILE: "プロフィール",
+    ReadKind.MATCHES: "候補住宅の検索",
+    ReadKind.EXPLAIN: "候補外の理由の確認",
+    ReadKind.REFERRAL: "入居相談",
+    ReadKind.READ_LOG: "閲覧記録",
+    ReadKind.OTHER: "その他",
+}
+
+# Each purpose written to person_reads (matching and referrals services, the webhook worker),
+# with what it was and its Japanese label. A purpose not listed reads as "other".
+READ_PURPOSES: dict[str, tuple[ReadKind, str]] = {
+    "person.create": (ReadKind.PROFILE, "プロフィールの作成"),
+    "person.read": (ReadKind.PROFILE, "プロフィールの閲覧"),
+    "person.list": (ReadKind.PROFILE, "一覧での閲覧"),
+    "person.update": (ReadKind.PROFILE, "プロフィールの変更"),
+    "person.delete": (ReadKind.PROFILE, "プロフィールの削除"),
+    "person.matches": (ReadKind.MATCHES, "候補住宅の検索"),
+    "allocation": (ReadKind.MATCHES, "複数人の一括割当て"),
+    "person.explain": (ReadKind.EXPLAIN, "住宅が候補にならない理由の確認"),
+    "person.reads": (ReadKind.READ_LOG, "閲覧記録の確認"),
+    "referral.create": (ReadKind.REFERRAL, "入居相談の送付"),
+    "referral.read": (ReadKind.REFERRAL, "入居相談の閲覧"),
+    "referral.list": (ReadKind.REFERRAL, "入居相談一覧での閲覧"),
+    "referral.update": (ReadKind.REFERRAL, "入居相談の状態変更"),
+    "referral.webhook": (ReadKind.REFERRAL, "Webhookによる入居相談の送信"),
+}

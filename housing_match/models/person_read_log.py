@@ -3,7 +3,17 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Identity, Index, String, func
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    String,
+    func,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from housing_match.models.base import Base
@@ -31,5 +41,11 @@ class PersonReadLogEntry(Base):
     read_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), nullable=False
     )
-    # What the read was for: person.read, person.list, person.update, person.matches, allocation.
+    # What the read was for: person.read, person.list, person.update, person.matches,
+    # person.explain, allocation, referral.* (matching/vocabulary.py names and groups them).
     purpose: Mapped[str] = mapped_column(String(32))
+    # An attempt by another organisation, answered 404 and recorded for the owning center.
+    # No Python-side default: the match statement's own INSERT stays as it is.
+    refused: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    # Who, beyond the organisation and its API key, goes here once the service has user
+    # accounts: a nullable user id, shown in the read log (matching/service.py, read_log).

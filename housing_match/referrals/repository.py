@@ -119,6 +119,16 @@ class ReferralRepository(RepositoryBase[Referral]):
             )
         ).first()
 
+    def active_of_person(self, person_id: uuid.UUID) -> list[tuple[uuid.UUID, uuid.UUID]]:
+        """(referral, vacancy) of the person's open referrals, by vacancy: the order in which
+        a caller locks them, vacancy first, so two such callers never deadlock."""
+        rows = self.session.execute(
+            select(Referral.id, Referral.vacancy_id)
+            .where(Referral.person_id == person_id, Referral.state.in_(ACTIVE))
+            .order_by(Referral.vacancy_id, Referral.id)
+        ).all()
+        return [(row[0], row[1]) for row in rows]
+
     def lock_other_active(self, vacancy_id: uuid.UUID, exclude: uuid.UUID) -> Sequence[Referral]:
         return self.session.scalars(
             select(Referral)
@@ -347,6 +357,24 @@ class OutboxRepository(RepositoryBase[OutboxEvent]):
             )
         )
         return event
+
+    def undelivered_for_referral(self, referral_id: uuid.UUID) -> Sequence[OutboxEvent]:
+        """The referral's events that some endpoint has not received yet (pending, or given
+        up on): their payloads may still go out, or be retried by hand."""
+        undelivered = (
+            select(WebhookDelivery.id)
+            .where(
+                WebhookDelivery.outbox_id == OutboxEvent.id,
+                WebhookDelivery.status != DeliveryStatus.DELIVERED.value,
+            )
+            .exists()
+        )
+        return self.session.scalars(
+            select(OutboxEvent)
+            .where(OutboxEvent.referral_id == referral_id, undelivered)
+            .order_by(OutboxEvent.created_at, OutboxEvent.id)
+            .with_for_update()
+        ).all()
 
 
 class WebhookEndpointRepository(RepositoryBase[WebhookEndpoint]):

@@ -33,10 +33,13 @@ from housing_match.errors import BadRequest, Conflict, NotPermitted, ResourceNot
 from housing_match.history.service import record_change, snapshot
 from housing_match.jobs import JobReport, attempt
 from housing_match.matching.repository import PersonReadLogRepository, PersonRepository
-from housing_match.models import OrganisationKind, Referral, ReferralEvent, Vacancy
+from housing_match.matching.service import check_owner
+from housing_match.matching.vocabulary import SHARED_FIELD_LABELS_JA, SharedField
+from housing_match.models import OrganisationKind, Person, Referral, ReferralEvent, Vacancy
 from housing_match.pagination import INVALID_CURSOR, decode_cursor, encode_cursor
-from housing_match.referrals.mapping import Viewer, hold_active, referral_read
+from housing_match.referrals.mapping import Viewer, hold_active, is_active, referral_read
 from housing_match.referrals.repository import (
+    OutboxRepository,
     ReferralEventRepository,
     ReferralFilters,
     ReferralRepository,
@@ -48,9 +51,17 @@ from housing_match.referrals.schemas import (
     ReferralCreate,
     ReferralRead,
     ReferralSummary,
+    SharedExplanation,
+    SharedProfile,
     StateCount,
 )
-from housing_match.referrals.snapshot import consented_fields, freeze_match, shared_profile
+from housing_match.referrals.snapshot import (
+    consented_fields,
+    freeze_match,
+    redact_explanation,
+    redact_profile,
+    shared_profile,
+)
 from housing_match.referrals.vocabulary import (
     DECLINE_REASONS,
     EVENT_KIND_OF_STATE,
@@ -77,6 +88,7 @@ from housing_match.vacancies.service import current_status
 SYSTEM_ACTOR = Actor(organisation_id=None, api_key_id=None, channel="system")
 LET_REASON = "入居相談により成約"
 AUTO_DECLINE_NOTE = "他の入居相談で成約したため自動で見送り"
+CONSENT_NOTE_JA = "本人の同意の変更により、次の項目は居住支援法人と共有されなくなりました："
 BATCH = 500
 
 
@@ -302,9 +314,9 @@ def _take_hold(
 
 
 def create_referral(session: Session, principal: Principal, data: ReferralCreate) -> ReferralRead:
-    person = PersonRepository(session).get_with_details(data.person_id)
-    if person is None or person.center_id != principal.organisation_id:
-        raise ResourceNotFound("No such person of your center.")
+    person = check_owner(
+        principal, PersonRepository(session).get_with_details(data.person_id), ReadPurpose.CREATE
+    )
     fields = consented_fields(person)
     if fields is None:
         raise Conflict(
@@ -363,6 +375,80 @@ def create_referral(session: Session, principal: Principal, data: ReferralCreate
     _emit(session, referral, vacancy, WebhookEventType.CREATED, now=now)
     _log_reads(session, principal, [referral], ReadPurpose.CREATE)
     return _read(session, principal, referral, now=now, with_events=True)
+
+
+# --- consent --------------------------------------------------------------------------------
+
+
+def apply_consent(session: Session, principal: Principal, person: Person) -> int:
+    """Withdrawn consent reaches whatever the corporations can still read or receive.
+
+    Each open referral of the person keeps only the field groups still consented (never
+    more than it had: a broader consent is for new referrals); its stored copies of what
+    the corporation sees are redacted, and so are its webhook events not yet delivered; its
+    timeline and the history record which groups are no longer shared (never their values),
+    and the corporation is told (``referral.consent_changed``). A closed referral is left as
+    it was when it closed. Returns how many referrals changed."""
+    consented = set(consented_fields(person) or [])
+    repository = ReferralRepository(session)
+    outbox = OutboxRepository(session)
+    changed = 0
+    for referral_id, vacancy_id in repository.active_of_person(person.id):
+        vacancy = repository.lock_vacancy(vacancy_id)
+        referral = repository.lock(referral_id)
+        if vacancy is None or referral is None or not is_active(referral):
+            continue
+        shared = [SharedField(name) for name in referral.shared_fields]
+        kept = [field for field in shared if field in consented]
+        if kept == shared:
+            continue
+        withdrawn = [field for field in shared if field not in consented]
+        before = {"shared_fields": list(referral.shared_fields)}
+        referral.shared_fields = [field.value for field in kept]
+        referral.shared_profile = redact_profile(
+            SharedProfile.model_validate(referral.shared_profile), kept
+        ).model_dump(mode="json")
+        referral.shared_explanation = redact_explanation(
+            SharedExplanation.model_validate(referral.shared_explanation), kept
+        ).model_dump(mode="json")
+        session.flush()
+        redacted = {
+            "shared_profile": referral.shared_profile,
+            "explanation": referral.shared_explanation,
+        }
+        for event in outbox.undelivered_for_referral(referral.id):
+            view = event.payload.get("referral")
+            if isinstance(view, dict):
+                event.payload = {**event.payload, "referral": view | redacted}
+        state = ReferralState(referral.state)
+        _record_event(
+            session,
+            principal.actor,
+            referral,
+            EventKind.CONSENT_CHANGED,
+            from_state=state,
+            note=CONSENT_NOTE_JA + "、".join(SHARED_FIELD_LABELS_JA[field] for field in withdrawn),
+        )
+        record_change(
+            session,
+            principal.actor,
+            action="referral.consent_narrowed",
+            entity_type="referral",
+            entity_id=referral.id,
+            before=before,
+            after={"shared_fields": list(referral.shared_fields)},
+        )
+        _emit(
+            session,
+            referral,
+            vacancy,
+            WebhookEventType.CONSENT_CHANGED,
+            now=repository.database_now(),
+            previous_state=state,
+        )
+        changed += 1
+    session.flush()
+    return changed
 
 
 # --- transitions ---------------------------------------------------------------------------

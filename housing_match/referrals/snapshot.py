@@ -7,13 +7,17 @@ than referred with a caveat: the corporation must never learn that, say, an excl
 covers its home, and a referral the matcher would not propose wastes the hold.
 
 The corporation's view (``SharedProfile``, ``SharedExplanation``) is computed here once, when
-the referral is made, and stored; the API and the webhooks both serve that stored copy.
+the referral is made, and stored; the API and the webhooks both serve that stored copy. Both are
+built whole and then cut down to the consented groups (``redact_profile``,
+``redact_explanation``), the one place that rule lives: a withdrawal of consent cuts the stored
+copies of open referrals down the same way.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -73,20 +77,47 @@ def consented_fields(person: Person) -> list[SharedField] | None:
     )
 
 
-def shared_profile(person: Person, fields: list[SharedField]) -> SharedProfile:
-    """Only the consented groups: every other field stays null, whatever the profile holds."""
+# Which attributes of the corporation's view of the profile each consented group fills; any
+# other attribute (``fields`` and ``field_labels_ja`` aside) would leak, and a test says so.
+PROFILE_FIELDS: dict[SharedField, tuple[str, ...]] = {
+    SharedField.HOUSEHOLD_SIZE: ("household_size",),
+    SharedField.CATEGORIES: ("categories", "category_labels_ja"),
+    SharedField.NEEDS: ("needs",),
+    SharedField.MOVE_IN_DATE: ("move_in_date",),
+    SharedField.HOME_MUNICIPALITY: ("home_municipality_code",),
+    SharedField.ANCHOR_KINDS: ("anchors",),
+    SharedField.SUPPORT_PLAN: ("support_plan",),
+}
+
+
+def redact_profile(profile: SharedProfile, fields: list[SharedField]) -> SharedProfile:
+    """Only the consented groups: every other attribute null, whatever the profile holds.
+    Applied when a referral is made, and again to an open referral's stored copy when the
+    person withdraws consent (then ``fields`` only ever shrinks)."""
     allowed = set(fields)
-    profile = SharedProfile(
-        fields=list(fields), field_labels_ja=[SHARED_FIELD_LABELS_JA[field] for field in fields]
+    kept = list(dict.fromkeys(fields))
+    cleared: dict[str, Any] = {
+        attribute: None
+        for field, attributes in PROFILE_FIELDS.items()
+        if field not in allowed
+        for attribute in attributes
+    }
+    return profile.model_copy(
+        update=cleared
+        | {"fields": kept, "field_labels_ja": [SHARED_FIELD_LABELS_JA[f] for f in kept]}
     )
-    if SharedField.HOUSEHOLD_SIZE in allowed:
-        profile.household_size = person.household_size
-    if SharedField.CATEGORIES in allowed:
-        categories = [PersonCategory(category) for category in person.categories]
-        profile.categories = categories
-        profile.category_labels_ja = [PERSON_CATEGORY_LABELS_JA[c] for c in categories]
-    if SharedField.NEEDS in allowed:
-        profile.needs = SharedNeeds(
+
+
+def shared_profile(person: Person, fields: list[SharedField]) -> SharedProfile:
+    """The person's profile as a corporation may see it with these consented groups."""
+    categories = [PersonCategory(category) for category in person.categories]
+    full = SharedProfile(
+        fields=list(SharedField),
+        field_labels_ja=[],
+        household_size=person.household_size,
+        categories=categories,
+        category_labels_ja=[PERSON_CATEGORY_LABELS_JA[c] for c in categories],
+        needs=SharedNeeds(
             rent_ceiling_yen=rent_ceiling_of(person).yen,
             min_area_m2=person.min_area_m2,
             wheelchair=person.wheelchair,
@@ -96,13 +127,10 @@ def shared_profile(person: Person, fields: list[SharedField]) -> SharedProfile:
             has_pets=person.has_pets,
             smokes=person.smokes,
             high_support_needs=person.high_support_needs,
-        )
-    if SharedField.MOVE_IN_DATE in allowed:
-        profile.move_in_date = person.move_in_date
-    if SharedField.HOME_MUNICIPALITY in allowed:
-        profile.home_municipality_code = person.home_municipality_code
-    if SharedField.ANCHOR_KINDS in allowed:
-        profile.anchors = [
+        ),
+        move_in_date=person.move_in_date,
+        home_municipality_code=person.home_municipality_code,
+        anchors=[
             SharedAnchor(
                 kind=anchor.kind,
                 kind_label_ja=anchor.kind_label_ja,
@@ -110,9 +138,8 @@ def shared_profile(person: Person, fields: list[SharedField]) -> SharedProfile:
                 required=anchor.required,
             )
             for anchor in places_read(person).anchors
-        ]
-    if SharedField.SUPPORT_PLAN in allowed:
-        profile.support_plan = [
+        ],
+        support_plan=[
             SharedSupportPlanItem(
                 risk_kind=item.risk_kind,
                 risk_kind_label_ja=item.risk_kind_label_ja,
@@ -124,21 +151,40 @@ def shared_profile(person: Person, fields: list[SharedField]) -> SharedProfile:
                 open_ended=item.open_ended,
             )
             for item in support_plan_read(person)
-        ]
-    return profile
+        ],
+    )
+    return redact_profile(full, fields)
+
+
+def redact_explanation(
+    explanation: SharedExplanation, fields: list[SharedField]
+) -> SharedExplanation:
+    """Only what the consented groups reveal (``FACTOR_NEEDS``; the risks with the support
+    plan; the anchors' fit with their kinds): at the referral, and again on withdrawal."""
+    allowed = set(fields)
+    return explanation.model_copy(
+        update={
+            "factors": [
+                factor
+                for factor in explanation.factors
+                if factor.factor in FACTOR_NEEDS and FACTOR_NEEDS[factor.factor] <= allowed
+            ],
+            # Who covers each landlord risk comes from the support plan: all of it, or none.
+            "risks": explanation.risks if SharedField.SUPPORT_PLAN in allowed else None,
+            "anchors": explanation.anchors if SharedField.ANCHOR_KINDS in allowed else None,
+        }
+    )
 
 
 def shared_explanation(snapshot: MatchSnapshot, fields: list[SharedField]) -> SharedExplanation:
-    allowed = set(fields)
     candidate = snapshot.candidate
-    factors = [
-        factor
-        for factor in candidate.factors
-        if factor.factor in FACTOR_NEEDS and FACTOR_NEEDS[factor.factor] <= allowed
-    ]
-    anchors = None
-    if SharedField.ANCHOR_KINDS in allowed:
-        anchors = [
+    full = SharedExplanation(
+        taken_at=snapshot.taken_at,
+        monthly_cost_yen=candidate.monthly_cost_yen,
+        passes_hard_constraints=True,
+        factors=candidate.factors,
+        risks=candidate.risks,
+        anchors=[
             SharedAnchorFit(
                 kind=anchor.kind,
                 kind_label_ja=anchor.kind_label_ja,
@@ -147,17 +193,10 @@ def shared_explanation(snapshot: MatchSnapshot, fields: list[SharedField]) -> Sh
                 within=anchor.within,
             )
             for anchor in candidate.anchors
-        ]
-    return SharedExplanation(
-        taken_at=snapshot.taken_at,
-        monthly_cost_yen=candidate.monthly_cost_yen,
-        passes_hard_constraints=True,
-        factors=factors,
-        # Who covers each landlord risk comes from the support plan: all of it, or none.
-        risks=candidate.risks if SharedField.SUPPORT_PLAN in allowed else None,
-        anchors=anchors,
+        ],
         note_ja=SHARED_NOTE_JA,
     )
+    return redact_explanation(full, fields)
 
 
 @dataclass(frozen=True)
@@ -191,7 +230,9 @@ def freeze_match(
         failing = ", ".join(item["constraint"] for item in failed)
         raise Conflict(
             f"The vacancy is not one of the person's matches: it fails {failing}. "
-            "Refer the person only to a home the matcher proposes.",
+            "Refer the person only to a home the matcher proposes; "
+            f"GET /v1/persons/{person.id}/matches/explain?vacancy_id={vacancy.id} "
+            "says by how much.",
             not_a_candidate=failed,
         )
     rank, candidate_count = repository.rank(criteria, vacancy.id, evaluation.row.score)

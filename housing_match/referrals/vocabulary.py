@@ -138,6 +138,8 @@ class EventKind(StrEnum):
     CONTRACTED = "contracted"
     HOLD_EXPIRED = "hold_expired"
     STALLED = "stalled"
+    # The person withdrew consent to share some field groups: which groups, never values.
+    CONSENT_CHANGED = "consent_changed"
 
 
 EVENT_KIND_LABELS_JA: dict[EventKind, str] = {
@@ -148,6 +150,7 @@ EVENT_KIND_LABELS_JA: dict[EventKind, str] = {
     EventKind.CONTRACTED: "成約",
     EventKind.HOLD_EXPIRED: "空室の確保期限切れ",
     EventKind.STALLED: "一定期間動きなし（停滞）",
+    EventKind.CONSENT_CHANGED: "本人の同意の変更（共有する項目の縮小）",
 }
 
 EVENT_KIND_OF_STATE: dict[ReferralState, EventKind] = {
@@ -164,6 +167,8 @@ class WebhookEventType(StrEnum):
     STATE_CHANGED = "referral.state_changed"
     HOLD_EXPIRED = "referral.hold_expired"
     STALLED = "referral.stalled"
+    # Fewer field groups are shared: the receiver should delete what it holds of the others.
+    CONSENT_CHANGED = "referral.consent_changed"
 
 
 class DeliveryStatus(StrEnum):

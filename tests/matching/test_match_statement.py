@@ -108,6 +108,14 @@ def test_a_relaxed_constraint_admits_its_failures_and_a_loosened_one_only_within
     c = dropped.constraints[C]
     counts = dropped.counts([(0, 2), (c, 3), (dropped.constraints[A] | c, 1)])
     assert (counts.candidates, counts.strict_candidates) == (5, 2)
+    # As run, the dropped constraint excludes nothing: the one excluded home is A's alone.
+    assert (counts.excluded[C], counts.excluded_only[C], counts.excluded_before_relaxation) == (
+        0,
+        0,
+        4,
+    )
+    assert (counts.excluded[A], counts.excluded_only[A], counts.excluded_by_several) == (1, 1, 0)
+    assert counts.considered == counts.candidates + counts.excluded_homes
 
     loosened = FailureBits.of([A, C], loosened=True, relaxed=C)
     c, wider = loosened.constraints[C], loosened.loosened
@@ -115,7 +123,27 @@ def test_a_relaxed_constraint_admits_its_failures_and_a_loosened_one_only_within
     # 3 homes fail the strict radius but lie within the loosened one; 4 fail both.
     counts = loosened.counts([(0, 2), (c, 3), (c | wider, 4)])
     assert (counts.candidates, counts.strict_candidates) == (5, 2)
-    assert counts.excluded[C] == 7
+    # As run, the loosened constraint excludes the 4 beyond the wider radius; 7 before.
+    assert counts.excluded[C] == 4
+    assert counts.excluded_only[C] == 4
+    assert counts.excluded_before_relaxation == 7
+    assert counts.considered == counts.candidates + counts.excluded_homes
+
+
+def test_homes_failing_several_constraints_are_counted_once() -> None:
+    bits = FailureBits.of([A, B, C], loosened=True, relaxed=C)
+    a, b, c = (bits.constraints[name] for name in (A, B, C))
+    wider = bits.loosened
+    assert wider is not None
+    # 1 passes; 2 fail A alone; 3 fail A and B; 4 fail C within reach and B; 5 fail A and C
+    # beyond reach; 6 fail C within reach only (admitted by the relaxation).
+    counts = bits.counts([(0, 1), (a, 2), (a | b, 3), (c | b, 4), (a | c | wider, 5), (c, 6)])
+    assert (counts.considered, counts.candidates, counts.excluded_homes) == (21, 7, 14)
+    assert (counts.excluded[A], counts.excluded[B], counts.excluded[C]) == (10, 7, 5)
+    assert (counts.excluded_only[A], counts.excluded_only[B], counts.excluded_only[C]) == (2, 4, 0)
+    assert counts.excluded_by_several == 8
+    assert sum(counts.excluded_only.values()) + counts.excluded_by_several == counts.excluded_homes
+    assert counts.excluded_before_relaxation == 15
 
 
 def _criteria(session: Session, person_id: str) -> MatchCriteria:

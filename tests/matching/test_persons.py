@@ -173,8 +173,13 @@ def test_a_refused_read_is_not_logged_as_a_read(
 ) -> None:
     person_id = create_person(client, center)
     other = make_organisation(OrganisationKind.CENTER)
-    client.get(f"/v1/persons/{person_id}", headers=other.headers)
-    assert [entry.purpose for entry in reads(session, person_id)] == ["person.create"]
+    assert client.get(f"/v1/persons/{person_id}", headers=other.headers).status_code == 404
+    logged = reads(session, person_id)
+    assert [entry.purpose for entry in logged if not entry.refused] == ["person.create"]
+    # The attempt is kept for the owner, as refused (the read log's own tests go further).
+    assert [(e.organisation_id, e.purpose) for e in logged if e.refused] == [
+        (other.id, "person.read")
+    ]
 
 
 def test_the_read_log_is_append_only(

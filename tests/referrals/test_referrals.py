@@ -172,6 +172,11 @@ def test_a_home_the_matcher_excludes_is_refused_with_the_reasons(
     assert response.json()["not_a_candidate"] == [
         {"constraint": "rent_ceiling", "label_ja": "家賃上限（家賃＋共益費）"}
     ]
+    # It points to the explanation that says by how much.
+    explain = f"/v1/persons/{person_id}/matches/explain?vacancy_id={too_dear}"
+    assert explain in response.json()["detail"]
+    shown = client.get(explain, headers=center.headers).json()
+    assert shown["failures"][0]["shortfalls"][0]["difference"] == 13_000
     assert vacancy_status(client, center, too_dear) == "open"
 
 
