@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from housing_match import text_input
+from housing_match import spreadsheet, text_input
 from housing_match.registry.schemas import (
     REGISTRATION_CLASS_LABELS_JA,
     DwellingInput,
@@ -99,6 +99,21 @@ COLUMNS: tuple[Column, ...] = (
 EXPORT_ONLY_COLUMNS: tuple[Column, ...] = (
     Column("status", "状態", "Export only: registered, applied, …"),
     Column("registered_on", "登録日", "Export only."),
+)
+# Free-text columns: an export defuses those that a spreadsheet would run as formulas
+# (``spreadsheet.defused``), and a CSV import restores them. (GeoJSON is not for spreadsheets:
+# it carries the text as it is, and its import takes it as it is.)
+TEXT_KEYS = frozenset(
+    {
+        "registration_number",
+        "registering_authority",
+        "address",
+        "municipality_code",
+        "construction_started_on",
+        "support_certifying_code",
+        "support_connections",
+        "notes",
+    }
 )
 COLUMN_KEYS = frozenset(column.key for column in COLUMNS + EXPORT_ONLY_COLUMNS)
 _KEY_BY_HEADER: dict[str, str] = {
@@ -342,6 +357,10 @@ def source_row(keys: Sequence[str], number: int, cells: list[str]) -> SourceRow 
     values: dict[str, Any] = {key: cell for key, cell in zip(keys, cells, strict=False) if cell}
     if not any(cell.strip() for cell in values.values()):
         return None
+    for key in TEXT_KEYS.intersection(values):
+        text = values[key].strip()
+        if text[:1] == "'":
+            values[key] = spreadsheet.restored(text)
     if len(cells) > len(keys):
         values["__extra__"] = str(len(cells) - len(keys))
     return SourceRow(number, values)
@@ -706,7 +725,7 @@ _TOP_LEVEL_KEYS = frozenset(
 )
 
 
-def _fast_plain(text: str) -> Any:
+def fast_plain(text: str) -> Any:
     return text
 
 
@@ -776,12 +795,12 @@ def _fast_accepted(text: str) -> Any:
 
 
 FAST_PARSERS: dict[str, Callable[[str], Any]] = {
-    "registration_number": _fast_plain,
+    "registration_number": fast_plain,
     "registration_class": _fast_word(_CLASS_WORDS),
     "exclusive_target_categories": _fast_words(_CATEGORY_WORDS),
     "kind": _fast_word(_KIND_WORDS),
-    "address": _fast_plain,
-    "municipality_code": _fast_plain,
+    "address": fast_plain,
+    "municipality_code": fast_plain,
     "latitude": _fast_float,
     "longitude": _fast_float,
     "floor_area_m2": _fast_decimal,
@@ -795,7 +814,7 @@ FAST_PARSERS: dict[str, Callable[[str], Any]] = {
     "storage": _fast_word(_FACILITY_WORDS),
     "bath": _fast_word(_FACILITY_WORDS),
     "washbasin": _fast_word(_FACILITY_WORDS),
-    "construction_started_on": _fast_plain,
+    "construction_started_on": fast_plain,
     "is_existing_building": _fast_boolean,
     "seismic_evidence": _fast_word(_SEISMIC_WORDS),
     "rent_yen": _fast_integer,
@@ -816,11 +835,11 @@ FAST_PARSERS: dict[str, Callable[[str], Any]] = {
     "shared_dining_room": _fast_boolean,
     "shared_kitchen": _fast_boolean,
     "shared_laundry": _fast_boolean,
-    "support_certifying_code": _fast_plain,
+    "support_certifying_code": fast_plain,
     "support_daily_safety_check": _fast_boolean,
     "support_monthly_visit": _fast_boolean,
     "support_connections": _fast_texts,
-    "notes": _fast_plain,
+    "notes": fast_plain,
 }
 
 
@@ -842,7 +861,9 @@ def flat_row(
     status: str,
     registered_on: str | None,
 ) -> dict[str, Any]:
-    """The flat columns of one dwelling, with lists joined as in the CSV."""
+    """The flat columns of one dwelling: lists joined as in the CSV, yes/no as booleans,
+    numbers as numbers and None where a column does not apply. Each format writes these its
+    own way (``csv_document``, ``xlsx_document``, ``geojson_document``)."""
     shared = data.shared_house
     support = data.residential_support
     whole = [risk.risk_kind.value for risk in data.required_risks if risk.whole_tenancy]
@@ -850,12 +871,9 @@ def flat_row(
     def joined(items: Sequence[Any]) -> str:
         return LIST_SEPARATOR.join(str(item) for item in items)
 
-    def yes_no(value: bool) -> str:
-        return "yes" if value else "no"
-
     return {
         "registration_number": data.registration_number,
-        "registering_authority": authority_slug or "",
+        "registering_authority": authority_slug,
         "registration_class": data.registration_class.value,
         "exclusive_target_categories": joined([c.value for c in data.exclusive_target_categories]),
         "kind": data.kind.value,
@@ -863,21 +881,21 @@ def flat_row(
         "municipality_code": data.municipality_code,
         "latitude": data.location.latitude,
         "longitude": data.location.longitude,
-        "floor_area_m2": str(data.floor_area_m2),
+        "floor_area_m2": data.floor_area_m2,
         "floor": data.floor,
         "floors_total": data.floors_total,
-        "has_elevator": yes_no(data.has_elevator),
-        "step_free_entrance": yes_no(data.step_free_entrance),
-        "wheelchair_accessible": yes_no(data.wheelchair_accessible),
+        "has_elevator": data.has_elevator,
+        "step_free_entrance": data.step_free_entrance,
+        "wheelchair_accessible": data.wheelchair_accessible,
         "kitchen": data.facilities.kitchen.value,
         "toilet": data.facilities.toilet.value,
         "storage": data.facilities.storage.value,
         "bath": data.facilities.bath.value,
         "washbasin": data.facilities.washbasin.value,
         "construction_started_on": (
-            data.construction_started_on.isoformat() if data.construction_started_on else ""
+            data.construction_started_on.isoformat() if data.construction_started_on else None
         ),
-        "is_existing_building": yes_no(data.is_existing_building),
+        "is_existing_building": data.is_existing_building,
         "seismic_evidence": data.seismic_evidence.value,
         "rent_yen": data.rent_yen,
         "common_fee_yen": data.common_fee_yen,
@@ -890,43 +908,69 @@ def flat_row(
         ),
         "required_risks": joined([risk.risk_kind.value for risk in data.required_risks]),
         "required_whole_tenancy_risks": joined(whole),
-        "pets_allowed": yes_no(data.pets_allowed),
-        "smoking_allowed": yes_no(data.smoking_allowed),
-        "shared_capacity": shared.capacity if shared else "",
-        "shared_room_areas_m2": joined([str(a) for a in shared.room_areas_m2]) if shared else "",
-        "shared_toilets": shared.toilets if shared else "",
-        "shared_washbasins": shared.washbasins if shared else "",
-        "shared_baths": shared.baths if shared else "",
-        "shared_living_room": yes_no(shared.has_living_room) if shared else "",
-        "shared_dining_room": yes_no(shared.has_dining_room) if shared else "",
-        "shared_kitchen": yes_no(shared.has_kitchen) if shared else "",
-        "shared_laundry": yes_no(shared.has_laundry) if shared else "",
-        "support_certifying_code": support.certifying_municipality_code if support else "",
-        "support_daily_safety_check": yes_no(support.daily_safety_check) if support else "",
-        "support_monthly_visit": yes_no(support.monthly_visit) if support else "",
-        "support_connections": joined(support.connections) if support else "",
+        "pets_allowed": data.pets_allowed,
+        "smoking_allowed": data.smoking_allowed,
+        "shared_capacity": shared.capacity if shared else None,
+        "shared_room_areas_m2": joined([str(a) for a in shared.room_areas_m2]) if shared else None,
+        "shared_toilets": shared.toilets if shared else None,
+        "shared_washbasins": shared.washbasins if shared else None,
+        "shared_baths": shared.baths if shared else None,
+        "shared_living_room": shared.has_living_room if shared else None,
+        "shared_dining_room": shared.has_dining_room if shared else None,
+        "shared_kitchen": shared.has_kitchen if shared else None,
+        "shared_laundry": shared.has_laundry if shared else None,
+        "support_certifying_code": support.certifying_municipality_code if support else None,
+        "support_daily_safety_check": support.daily_safety_check if support else None,
+        "support_monthly_visit": support.monthly_visit if support else None,
+        "support_connections": joined(support.connections) if support else None,
         "notes": data.notes,
         "status": status,
-        "registered_on": registered_on or "",
+        "registered_on": registered_on,
     }
 
 
-def csv_document(rows: Sequence[Mapping[str, Any]]) -> bytes:
-    """UTF-8 with a BOM and Japanese headers, so Excel opens it as it should."""
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    columns = COLUMNS + EXPORT_ONLY_COLUMNS
-    writer.writerow([column.label_ja for column in columns])
-    for row in rows:
-        writer.writerow([row[column.key] for column in columns])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+EXPORT_COLUMNS = COLUMNS + EXPORT_ONLY_COLUMNS
+_YES_NO = {True: "yes", False: "no"}
+
+
+def _words(row: Mapping[str, Any]) -> list[Any]:
+    """A flat row in the file's words: yes/no for booleans, blank for None; numbers and text
+    as they are (the spreadsheet writers defuse the text)."""
+    cells: list[Any] = []
+    for column in EXPORT_COLUMNS:
+        value = row[column.key]
+        if value.__class__ is bool:
+            value = _YES_NO[value]
+        cells.append(value)
+    return cells
+
+
+def csv_document(rows: Iterable[Mapping[str, Any]]) -> bytes:
+    """UTF-8 with a BOM and Japanese headers, so Excel opens it as it should; every text cell
+    that Excel would run as a formula defused (``spreadsheet``), and restored on import."""
+    return spreadsheet.csv_document(
+        [column.label_ja for column in EXPORT_COLUMNS], (_words(row) for row in rows)
+    )
+
+
+def xlsx_document(rows: Iterable[Mapping[str, Any]]) -> bytes:
+    """An Excel workbook of the same columns and words as the CSV, numbers as numbers."""
+    return spreadsheet.xlsx_document(
+        "登録住宅", [column.label_ja for column in EXPORT_COLUMNS], (_words(row) for row in rows)
+    )
 
 
 def geojson_document(rows: Sequence[Mapping[str, Any]], ids: Sequence[str]) -> dict[str, Any]:
+    """Points with the flat columns as properties, typed for GIS tools: numbers as JSON
+    numbers, yes/no as booleans, null where a column does not apply. (GDAL and QGIS type a
+    field by its values, so a number written as text could be neither styled nor filtered.)
+    The import reads these as it reads the CSV's words."""
     features = []
     for row, feature_id in zip(rows, ids, strict=True):
         properties = {
-            key: value for key, value in row.items() if key not in {"latitude", "longitude"}
+            key: float(value) if value.__class__ is Decimal else value
+            for key, value in row.items()
+            if key not in {"latitude", "longitude"}
         }
         features.append(
             {

@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 from housing_match.jurisdiction import jurisdiction_code_error
 from housing_match.registry import standards
 from housing_match.registry.accessibility import has_step_free_route
-from housing_match.registry.bulk_format import FAST_PARSERS, UNSURE
+from housing_match.registry.bulk_format import FAST_PARSERS, TEXT_KEYS, UNSURE, fast_plain
 from housing_match.registry.copy_text import (
     FLAG,
     NULL,
@@ -38,6 +38,7 @@ from housing_match.registry.copy_text import (
 )
 from housing_match.registry.schemas import RegistrationClass
 from housing_match.registry.standards import DwellingKind, FacilityProvision, SeismicEvidence
+from housing_match.spreadsheet import restored
 
 
 class PlainRow(NamedTuple):
@@ -71,9 +72,12 @@ def plain_records(keys: Sequence[str], records: Sequence[Sequence[str]]) -> list
     values: dict[str, Sequence[Any]] = {}
     for key, column in zip(keys, columns, strict=True):
         if key == "registering_authority":
-            values[key] = [cell.strip() or None for cell in column]
+            values[key] = [
+                (_csv_text(text) if text[0] == "'" else text) if (text := cell.strip()) else None
+                for cell in column
+            ]
             continue
-        parse = FAST_PARSERS.get(key)
+        parse = _CSV_PARSERS.get(key)
         if parse is None:  # export-only columns, ignored on import
             continue
         if key in _MOSTLY_DISTINCT:
@@ -94,6 +98,26 @@ def plain_records(keys: Sequence[str], records: Sequence[Sequence[str]]) -> list
         plain.append(None if index in declined else _plain_row(*fields))
     return plain
 
+
+def _csv_text(text: str) -> str:
+    # The export put an apostrophe before text that a spreadsheet would run as a formula.
+    return restored(text) if text[0] == "'" else text
+
+
+def _restoring(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    def parse_cell(text: str) -> Any:
+        return parse(restored(text)) if text[0] == "'" else parse(text)
+
+    return parse_cell
+
+
+# The fast parsers as a CSV's cells need them: free text restored from its defused form
+# (``spreadsheet.defused``) first. A plain text column's parser is the restoring itself, so a
+# cell costs no more calls than before.
+_CSV_PARSERS: dict[str, Callable[[str], Any]] = {
+    key: parse if key not in TEXT_KEYS else _csv_text if parse is fast_plain else _restoring(parse)
+    for key, parse in FAST_PARSERS.items()
+}
 
 # Columns whose cells seldom repeat, so that remembering them would cost more than it saves.
 _MOSTLY_DISTINCT = frozenset({"registration_number", "address", "latitude", "longitude"})
