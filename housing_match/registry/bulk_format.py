@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import numpy
 from pydantic import ValidationError
 
 from housing_match import spreadsheet, text_input
@@ -166,6 +168,56 @@ class FileFormatError(ValueError):
     """The file as a whole cannot be read (not a CSV/GeoJSON, unknown columns, …)."""
 
 
+class TooManyRows(FileFormatError):
+    """The file holds more rows (or features) than one request may import."""
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """What one request may send, checked before any row is prepared, so that the cost of a
+    request is bounded by its size the way a real register's is.
+
+    ``max_rows`` rows (CSV records after the header, blank ones included) or features. A file
+    of more than ``DENSE_ROWS_FREE`` rows must average ``MIN_ROW_BYTES`` a row: each row costs
+    the import some microseconds whatever it holds, so a file of near-empty rows would cost
+    many times more per byte than a register (scripts/bench_hostile_import.py)."""
+
+    max_rows: int
+
+
+# A register's row is far longer: its required values alone take about 70 bytes as CSV and
+# 250 as GeoJSON, a real one 300 and 700 to 1,300, and a blank row of the exported header 48.
+MIN_ROW_BYTES = 64
+DENSE_ROWS_FREE = 1_000
+# A GeoJSON register nests five levels deep (collection, features, feature, properties or
+# geometry, a list value or the coordinates); anything far deeper is not a register, and the
+# JSON parser would recurse into it.
+MAX_JSON_DEPTH = 16
+# Objects and arrays per feature a register may use (the feature, its geometry, coordinates
+# and properties, and lists among the properties), to bound the work of parsing before the
+# features are counted.
+MAX_JSON_CONTAINERS_PER_ROW = 16
+
+
+def check_row_count(rows: int, size: int, limits: ReadLimits, *, counted_all: bool = True) -> None:
+    """Refuses too many rows, or too many for the size; ``counted_all`` is False when the
+    counting stopped once the rows were too many."""
+    if rows > limits.max_rows:
+        holds = f"{rows:,}" if counted_all else f"more than {limits.max_rows:,}"
+        raise TooManyRows(
+            f"The file holds {holds} rows; an import takes at most {limits.max_rows:,} rows "
+            "(or features) per request. Split the file, or import it with the "
+            "housing-match CLI."
+        )
+    if rows > DENSE_ROWS_FREE and size < rows * MIN_ROW_BYTES:
+        raise FileFormatError(
+            f"The file holds {rows:,} rows in {size:,} bytes ({size / rows:.1f} bytes a row); "
+            f"a file of more than {DENSE_ROWS_FREE:,} rows must average at least "
+            f"{MIN_ROW_BYTES} bytes a row (a register row is several times longer). Remove "
+            "the empty rows."
+        )
+
+
 @dataclass(frozen=True)
 class SourceRow:
     """One row of the file, its number as staff see it (the header is row 1 in Excel)."""
@@ -214,12 +266,17 @@ def sniff_format(raw: bytes, filename: str | None = None) -> str:
     return "geojson" if head.startswith(b"{") else "csv"
 
 
-def read_csv(raw: bytes) -> tuple[int, CsvRows]:
+def read_csv(raw: bytes, limits: ReadLimits | None = None) -> tuple[int, CsvRows]:
     """The number of data rows and the rows themselves, with their header mapped to keys."""
     text = decode_text(raw)
-    ends = _record_ends(text, raw)
+    # The header and one record more than allowed are enough to refuse the file.
+    most = None if limits is None else limits.max_rows + 2
+    ends = _record_ends(text, raw, most)
     if ends is None:
-        return _read_csv_irregular(text)
+        total, rows = _read_csv_irregular(text, most)
+        if limits is not None:
+            check_row_count(total, len(raw), limits, counted_all=most is None or total < most - 1)
+        return total, rows
     header_end = ends[0] if ends else len(text)
     header = next(csv.reader(io.StringIO(text[:header_end], newline="")), None)
     if header is None:
@@ -227,16 +284,19 @@ def read_csv(raw: bytes) -> tuple[int, CsvRows]:
     keys = _header_keys(header)
     # A last record without its line break still counts, as csv.reader counts it.
     total = len(ends) - 1 + (1 if ends and ends[-1] < len(text) else 0) if ends else 0
+    if limits is not None:
+        check_row_count(total, len(raw), limits, counted_all=most is None or len(ends) < most)
     return total, CsvRows(keys, text, ends)
 
 
-def _read_csv_irregular(text: str) -> tuple[int, CsvRows]:
+def _read_csv_irregular(text: str, most: int | None) -> tuple[int, CsvRows]:
     reader = csv.reader(io.StringIO(text, newline=""))
     header = next(reader, None)
     if header is None:
         raise FileFormatError("The CSV file is empty; it needs a header row.")
     keys = _header_keys(header)
-    total = max(sum(1 for _ in csv.reader(io.StringIO(text, newline=""))) - 1, 0)
+    records = itertools.islice(csv.reader(io.StringIO(text, newline="")), most)
+    total = max(sum(1 for _ in records) - 1, 0)
     return total, CsvRows(keys, text, None, reader)
 
 
@@ -248,9 +308,10 @@ def _read_csv_irregular(text: str) -> tuple[int, CsvRows]:
 _RECORD_TOKENS = re.compile(r'(\n)|"(?<![^,\r\n]")(?:[^"]|"")*+(")?')
 
 
-def _record_ends(text: str, raw: bytes) -> list[int] | None:
+def _record_ends(text: str, raw: bytes, most: int | None = None) -> list[int] | None:
     """Offsets just past each record's line break, or None when only csv.reader can tell
-    (a bare CR as line break, a NUL, a quoted field left open at the end of the file).
+    (a bare CR as line break, a NUL, a quoted field left open at the end of the file); no
+    more than ``most`` of them, which is enough to know the file is too long.
 
     ``raw`` is the file ``text`` was decoded from, UTF-8 or Shift_JIS: in both, the bytes of
     NUL, CR and LF stand only for those characters (no multi-byte character contains them), so
@@ -258,6 +319,8 @@ def _record_ends(text: str, raw: bytes) -> list[int] | None:
     bytes a character in memory): 0.14 s of a 100,000-row import, with no worker busy yet."""
     if b"\0" in raw or raw.count(b"\r") != raw.count(b"\r\n"):
         return None
+    if most is not None and raw.count(b"\n") >= most:
+        return _record_ends_at_most(text, raw, most)
     if b'"' not in raw:
         ends: list[int] = []
         find = text.find
@@ -271,6 +334,28 @@ def _record_ends(text: str, raw: bytes) -> list[int] | None:
         kind = match.lastindex
         if kind == 1:
             ends.append(match.end())
+        elif kind is None:
+            return None
+    return ends
+
+
+def _record_ends_at_most(text: str, raw: bytes, most: int) -> list[int] | None:
+    """``_record_ends`` of a file with ``most`` line breaks or more, stopping at ``most``
+    records: counting the rest would cost as much as the file is long."""
+    ends: list[int] = []
+    if b'"' not in raw:
+        find = text.find
+        end = find("\n") + 1
+        while end and len(ends) < most:
+            ends.append(end)
+            end = find("\n", end) + 1
+        return ends
+    for match in _RECORD_TOKENS.finditer(text):
+        kind = match.lastindex
+        if kind == 1:
+            ends.append(match.end())
+            if len(ends) >= most:
+                break
         elif kind is None:
             return None
     return ends
@@ -393,13 +478,17 @@ def _header_keys(header: Sequence[str]) -> list[str]:
     return keys
 
 
-def read_geojson(raw: bytes) -> tuple[int, Iterator[SourceRow]]:
+def read_geojson(raw: bytes, limits: ReadLimits | None = None) -> tuple[int, Iterator[SourceRow]]:
     """Features with a Point geometry and the flat columns (or keys or labels) as properties."""
     text = decode_text(raw)
+    # Shift_JIS can hide a backslash in a character's second byte; UTF-8 cannot.
+    _check_json_shape(raw if _is_utf8(raw) else text.encode(), limits)
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
         raise FileFormatError(f"Not valid JSON: {exc.msg} at line {exc.lineno}.") from exc
+    except RecursionError as exc:
+        raise FileFormatError(_too_deep(None)) from exc
     if text_input.may_hold_problems(text):
         for problem in text_input.problems(document, "file"):
             raise FileFormatError(f"{problem.location} {problem.message}.")
@@ -408,6 +497,8 @@ def read_geojson(raw: bytes) -> tuple[int, Iterator[SourceRow]]:
     features = document.get("features")
     if not isinstance(features, list):
         raise FileFormatError("The FeatureCollection has no 'features' list.")
+    if limits is not None:
+        check_row_count(len(features), len(raw), limits)
 
     def rows() -> Iterator[SourceRow]:
         # Features are numbered from 1, as a person counting them would.
@@ -415,6 +506,51 @@ def read_geojson(raw: bytes) -> tuple[int, Iterator[SourceRow]]:
             yield SourceRow(number, _feature_values(item))
 
     return len(features), rows()
+
+
+def _is_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+# A JSON string, escapes and all (unrolled, so the regex engine runs through it in one go).
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKETS = bytes(byte for byte in range(256) if byte not in b"[]{}")
+_DEPTH_STEP = numpy.zeros(256, dtype=numpy.int8)
+_DEPTH_STEP[list(b"[{")] = 1
+_DEPTH_STEP[list(b"]}")] = -1
+
+
+def _check_json_shape(data: bytes, limits: ReadLimits | None) -> None:
+    """Refuses JSON nested deeper than MAX_JSON_DEPTH or holding more objects and arrays than
+    the allowed features could, before the parser builds any of it.
+
+    With the strings taken out, what is left of valid JSON outside them is brackets, numbers,
+    words and punctuation; the brackets alone give both counts, in C (the regex, ``bytes``
+    methods and numpy) rather than a Python loop per character: about 0.1 s for 64 MiB."""
+    brackets = _JSON_STRING.sub(b"", data).translate(None, _NOT_BRACKETS)
+    containers = brackets.count(b"[") + brackets.count(b"{")
+    if limits is not None and containers > limits.max_rows * MAX_JSON_CONTAINERS_PER_ROW + 64:
+        raise TooManyRows(
+            f"The file holds {containers:,} JSON objects and arrays, more than "
+            f"{limits.max_rows:,} features (the most an import takes per request) could. "
+            "Split the file, or import it with the housing-match CLI."
+        )
+    steps = _DEPTH_STEP[numpy.frombuffer(brackets, dtype=numpy.uint8)]
+    depth = int(numpy.cumsum(steps, dtype=numpy.int32).max(initial=0))
+    if depth > MAX_JSON_DEPTH:
+        raise FileFormatError(_too_deep(depth))
+
+
+def _too_deep(depth: int | None) -> str:
+    levels = "too deeply" if depth is None else f"{depth:,} levels deep"
+    return (
+        f"The JSON is nested {levels}; a GeoJSON import may nest at most {MAX_JSON_DEPTH} "
+        "levels (a FeatureCollection of Points needs five)."
+    )
 
 
 def _feature_values(item: Any) -> dict[str, Any]:
@@ -611,7 +747,8 @@ def parse_row(row: SourceRow) -> ParsedRow:
     authority_slug = _text(values.get("registering_authority")) or None
     errors: list[str] = []
     if "__error__" in values:
-        errors.append(str(values["__error__"]))
+        # What the row is made of cannot be read at all: that alone is its reason.
+        return ParsedRow(row.number, None, None, None, (str(values["__error__"]),))
     if "__extra__" in values:
         errors.append(f"{values['__extra__']} more cells than the header has columns")
     parsed: dict[str, Any] = {}
@@ -639,7 +776,9 @@ def parse_row(row: SourceRow) -> ParsedRow:
         except RowError as exc:
             errors.append(str(exc))
             failed.add(key)
-    errors.extend(f"{key}: required" for key in sorted(REQUIRED_KEYS - parsed.keys() - failed))
+    missing = REQUIRED_KEYS - parsed.keys() - failed
+    if missing:
+        errors.append(f"{', '.join(sorted(missing))}: required")
     if "accepted_categories" in parsed:
         accepted = parsed.pop("accepted_categories")
     else:

@@ -39,7 +39,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from housing_match.auth import Actor, Principal
-from housing_match.errors import Conflict, NotPermitted, UnprocessableEntity
+from housing_match.errors import Conflict, NotPermitted, PayloadTooLarge, UnprocessableEntity
 from housing_match.history.service import record_change
 from housing_match.models import Organisation, OrganisationKind
 from housing_match.organisations.repository import OrganisationRepository
@@ -146,11 +146,17 @@ class ImportReport:
         setattr(self, outcome.outcome, getattr(self, outcome.outcome) + 1)
 
 
-def read_source(raw: bytes, *, filename: str | None = None) -> tuple[int, Iterator[SourceRow]]:
+def read_source(
+    raw: bytes, *, filename: str | None = None, limits: bulk_format.ReadLimits | None = None
+) -> tuple[int, Iterator[SourceRow]]:
+    """The rows of a CSV or GeoJSON file. ``limits`` (a request's) are checked before any row
+    is prepared; the CLI imports an operator's own files without them."""
     try:
         if bulk_format.sniff_format(raw, filename) == "geojson":
-            return bulk_format.read_geojson(raw)
-        return bulk_format.read_csv(raw)
+            return bulk_format.read_geojson(raw, limits)
+        return bulk_format.read_csv(raw, limits)
+    except bulk_format.TooManyRows as exc:
+        raise PayloadTooLarge(str(exc)) from exc
     except bulk_format.FileFormatError as exc:
         raise UnprocessableEntity(str(exc)) from exc
 
