@@ -26,7 +26,13 @@ from typing import Any, NamedTuple
 from housing_match.jurisdiction import jurisdiction_code_error
 from housing_match.registry import standards
 from housing_match.registry.accessibility import has_step_free_route
-from housing_match.registry.bulk_format import FAST_PARSERS, TEXT_KEYS, UNSURE, fast_plain
+from housing_match.registry.bulk_format import (
+    FAST_PARSERS,
+    REQUIRED_KEYS,
+    TEXT_KEYS,
+    UNSURE,
+    fast_plain,
+)
 from housing_match.registry.copy_text import (
     FLAG,
     NULL,
@@ -53,21 +59,37 @@ class PlainRow(NamedTuple):
 def plain_records(keys: Sequence[str], records: Sequence[Sequence[str]]) -> list[PlainRow | None]:
     """Each record (the cells of a CSV line, under the header ``keys``) as a plain row, or
     None where the model must decide."""
-    count = len(records)
-    if not count:
-        return []
+    total = len(records)
     width = len(keys)
-    declined: set[int] = set()
+    kept: Sequence[int] | None = None
     fitted: Sequence[Sequence[str]] = records
     if any(len(record) != width for record in records):
-        fitted = []
-        for index, record in enumerate(records):
-            missing = width - len(record)
-            if missing < 0:  # cells beyond the header: the model reports them
-                declined.add(index)
-                fitted.append([""] * width)
-            else:
-                fitted.append([*record, *([""] * missing)])
+        # Only records that reach the last required column can be plain, and none with cells
+        # beyond the header (the model reports those); the others are left out here rather
+        # than padded and parsed column by column (a file of one-cell rows cost most here).
+        needed = _needed_cells(tuple(keys))
+        kept = [i for i, record in enumerate(records) if needed <= len(record) <= width]
+        fitted = [[*records[i], *([""] * (width - len(records[i])))] for i in kept]
+    plain = _plain_fitted(keys, fitted)
+    if kept is None:
+        return plain
+    every: list[PlainRow | None] = [None] * total
+    for index, row in zip(kept, plain, strict=True):
+        every[index] = row
+    return every
+
+
+@functools.lru_cache(maxsize=64)
+def _needed_cells(keys: tuple[str, ...]) -> int:
+    """How many cells a record needs to hold every required column of this header."""
+    return 1 + max((index for index, key in enumerate(keys) if key in REQUIRED_KEYS), default=-1)
+
+
+def _plain_fitted(keys: Sequence[str], fitted: Sequence[Sequence[str]]) -> list[PlainRow | None]:
+    count = len(fitted)
+    if not count:
+        return []
+    declined: set[int] = set()
     columns = list(zip(*fitted, strict=True))
     values: dict[str, Sequence[Any]] = {}
     for key, column in zip(keys, columns, strict=True):
@@ -101,12 +123,13 @@ def plain_records(keys: Sequence[str], records: Sequence[Sequence[str]]) -> list
 
 def _csv_text(text: str) -> str:
     # The export put an apostrophe before text that a spreadsheet would run as a formula.
-    return restored(text) if text[0] == "'" else text
+    # What it hid is stripped as every value of an import is (the model path does the same).
+    return restored(text).strip() if text[0] == "'" else text
 
 
 def _restoring(parse: Callable[[str], Any]) -> Callable[[str], Any]:
     def parse_cell(text: str) -> Any:
-        return parse(restored(text)) if text[0] == "'" else parse(text)
+        return parse(restored(text).strip()) if text[0] == "'" else parse(text)
 
     return parse_cell
 
