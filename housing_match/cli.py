@@ -461,7 +461,10 @@ def import_dwellings(
     dry_run: Annotated[bool, typer.Option(help="Validate and report; write nothing.")] = False,
     report: Annotated[
         Path | None,
-        typer.Option(help="Write the per-row report to this CSV file.", callback=_output_file),
+        typer.Option(
+            help="Write the report of every row to this file: .csv (UTF-8 with BOM) or .xlsx.",
+            callback=_report_file,
+        ),
     ] = None,
 ) -> None:
     """Upsert dwellings by registration number; print a summary and every rejected row."""
@@ -501,17 +504,28 @@ def import_dwellings(
     )
 
 
+def _report_file(path: Path | None) -> Path | None:
+    if path is not None and path.suffix.lower() not in {".csv", ".xlsx"}:
+        raise typer.BadParameter(f"{path.name}: the report's file name must end in .csv or .xlsx")
+    return _output_file(path)
+
+
 def _write_import_report(path: Path, result: ImportReport) -> None:
-    """Every row of the file, in Japanese like the export (UTF-8 with a BOM, for Excel)."""
+    """Every row of the file, in Japanese like the export: CSV (UTF-8 with a BOM, for Excel)
+    or an Excel workbook."""
     from housing_match.registry.schemas import IMPORT_OUTCOME_LABELS_JA, ImportOutcome
-    from housing_match.spreadsheet import csv_document
+    from housing_match.spreadsheet import csv_document, xlsx_document
 
     rows = (
         [row.row, row.registration_number, IMPORT_OUTCOME_LABELS_JA[ImportOutcome(row.outcome)],
          str(row.dwelling_id) if row.dwelling_id else None, "; ".join(row.reasons)]
         for row in result.rows
     )  # fmt: skip
-    path.write_bytes(csv_document(["行", "登録番号", "結果", "住宅ID", "理由"], rows))
+    header = ["行", "登録番号", "結果", "住宅ID", "理由"]
+    if path.suffix.lower() == ".xlsx":
+        path.write_bytes(xlsx_document("取込結果", header, rows))
+    else:
+        path.write_bytes(csv_document(header, rows))
     typer.echo(f"wrote {path} ({len(result.rows):,} rows)", err=True)
 
 

@@ -152,6 +152,28 @@ def test_cli_report_lists_every_row_in_japanese(
     results = [row[2] for row in csv.reader(io.StringIO(report.read_text(encoding="utf-8-sig")))]
     assert results[1:] == ["変更なし", "変更なし", "不受理", "変更なし"]
 
+    workbook = tmp_path / "report.xlsx"
+    as_xlsx = CliRunner().invoke(
+        cli_app,
+        ["import", "dwellings", str(source), "--org", municipality.slug, "--report", str(workbook)],
+    )
+    assert as_xlsx.exit_code == 0, as_xlsx.output
+    sheet = load_workbook(workbook).active
+    assert sheet is not None
+    cells = [[cell.value for cell in row] for row in sheet.iter_rows()]
+    assert cells[0] == ["行", "登録番号", "結果", "住宅ID", "理由"]
+    assert [row[:3] for row in cells[1:]] == [
+        [2, "R-1", "変更なし"],
+        [3, "R-2", "変更なし"],
+        [4, "R-3", "不受理"],
+        [5, "=R-4", "変更なし"],
+    ]
+    refused = CliRunner().invoke(
+        cli_app,
+        ["import", "dwellings", str(source), "--org", municipality.slug, "--report", "r.txt"],
+    )
+    assert refused.exit_code == 2
+
 
 def test_api_report_says_how_many_rows_it_leaves_out(
     client: TestClient, municipality: OrgFixture, monkeypatch: pytest.MonkeyPatch
