@@ -103,10 +103,10 @@ def main() -> int:
             lambda: _csv_rows(b"x" * 62, MIB),
         ),
         (
-            "1 MB of 64-byte bare features",
+            "1 MB of 128-byte bare features",
             "application/geo+json",
             lambda: _collection(
-                b'{"type":"Feature","properties":{"notes":"' + b"x" * 21 + b'"}}', MIB
+                b'{"type":"Feature","properties":{"notes":"' + b"x" * 84 + b'"}}', MIB
             ),
         ),
         (

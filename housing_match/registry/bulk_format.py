@@ -178,16 +178,19 @@ class ReadLimits:
     request is bounded by its size the way a real register's is.
 
     ``max_rows`` rows (CSV records after the header, blank ones included) or features. A file
-    of more than ``DENSE_ROWS_FREE`` rows must average ``MIN_ROW_BYTES`` a row: each row costs
-    the import some microseconds whatever it holds, so a file of near-empty rows would cost
-    many times more per byte than a register (scripts/bench_hostile_import.py)."""
+    of more than ``DENSE_ROWS_FREE`` rows must average ``MIN_ROW_BYTES`` a row (a GeoJSON
+    feature ``MIN_FEATURE_BYTES``): each row costs the import some tens of microseconds
+    whatever it holds, so a file of near-empty rows would cost many times more per byte than
+    a register (scripts/bench_hostile_import.py)."""
 
     max_rows: int
 
 
 # A register's row is far longer: its required values alone take about 70 bytes as CSV and
 # 250 as GeoJSON, a real one 300 and 700 to 1,300, and a blank row of the exported header 48.
+# At these averages the worst file let through costs per byte about what a register does.
 MIN_ROW_BYTES = 64
+MIN_FEATURE_BYTES = 128
 DENSE_ROWS_FREE = 1_000
 # A GeoJSON register nests five levels deep (collection, features, feature, properties or
 # geometry, a list value or the coordinates); anything far deeper is not a register, and the
@@ -199,7 +202,14 @@ MAX_JSON_DEPTH = 16
 MAX_JSON_CONTAINERS_PER_ROW = 16
 
 
-def check_row_count(rows: int, size: int, limits: ReadLimits, *, counted_all: bool = True) -> None:
+def check_row_count(
+    rows: int,
+    size: int,
+    limits: ReadLimits,
+    *,
+    counted_all: bool = True,
+    min_bytes: int = MIN_ROW_BYTES,
+) -> None:
     """Refuses too many rows, or too many for the size; ``counted_all`` is False when the
     counting stopped once the rows were too many."""
     if rows > limits.max_rows:
@@ -209,11 +219,11 @@ def check_row_count(rows: int, size: int, limits: ReadLimits, *, counted_all: bo
             "(or features) per request. Split the file, or import it with the "
             "housing-match CLI."
         )
-    if rows > DENSE_ROWS_FREE and size < rows * MIN_ROW_BYTES:
+    if rows > DENSE_ROWS_FREE and size < rows * min_bytes:
         raise FileFormatError(
             f"The file holds {rows:,} rows in {size:,} bytes ({size / rows:.1f} bytes a row); "
             f"a file of more than {DENSE_ROWS_FREE:,} rows must average at least "
-            f"{MIN_ROW_BYTES} bytes a row (a register row is several times longer). Remove "
+            f"{min_bytes} bytes a row (a register row is several times longer). Remove "
             "the empty rows."
         )
 
@@ -480,9 +490,14 @@ def _header_keys(header: Sequence[str]) -> list[str]:
 
 def read_geojson(raw: bytes, limits: ReadLimits | None = None) -> tuple[int, Iterator[SourceRow]]:
     """Features with a Point geometry and the flat columns (or keys or labels) as properties."""
-    text = decode_text(raw)
+    try:
+        text = raw.decode("utf-8-sig")
+        utf8 = True
+    except UnicodeDecodeError:
+        text = decode_text(raw)
+        utf8 = False
     # Shift_JIS can hide a backslash in a character's second byte; UTF-8 cannot.
-    _check_json_shape(raw if _is_utf8(raw) else text.encode(), limits)
+    _check_json_shape(raw if utf8 else text.encode(), limits)
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -498,7 +513,7 @@ def read_geojson(raw: bytes, limits: ReadLimits | None = None) -> tuple[int, Ite
     if not isinstance(features, list):
         raise FileFormatError("The FeatureCollection has no 'features' list.")
     if limits is not None:
-        check_row_count(len(features), len(raw), limits)
+        check_row_count(len(features), len(raw), limits, min_bytes=MIN_FEATURE_BYTES)
 
     def rows() -> Iterator[SourceRow]:
         # Features are numbered from 1, as a person counting them would.
@@ -508,17 +523,11 @@ def read_geojson(raw: bytes, limits: ReadLimits | None = None) -> tuple[int, Ite
     return len(features), rows()
 
 
-def _is_utf8(raw: bytes) -> bool:
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
 # A JSON string, escapes and all (unrolled, so the regex engine runs through it in one go).
 _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _NOT_BRACKETS = bytes(byte for byte in range(256) if byte not in b"[]{}")
+_NOT_QUOTES_OR_BRACKETS = bytes(byte for byte in range(256) if byte not in b'"[]{}')
+_QUOTE = ord('"')
 _DEPTH_STEP = numpy.zeros(256, dtype=numpy.int8)
 _DEPTH_STEP[list(b"[{")] = 1
 _DEPTH_STEP[list(b"]}")] = -1
@@ -528,10 +537,9 @@ def _check_json_shape(data: bytes, limits: ReadLimits | None) -> None:
     """Refuses JSON nested deeper than MAX_JSON_DEPTH or holding more objects and arrays than
     the allowed features could, before the parser builds any of it.
 
-    With the strings taken out, what is left of valid JSON outside them is brackets, numbers,
-    words and punctuation; the brackets alone give both counts, in C (the regex, ``bytes``
-    methods and numpy) rather than a Python loop per character: about 0.1 s for 64 MiB."""
-    brackets = _JSON_STRING.sub(b"", data).translate(None, _NOT_BRACKETS)
+    Both come from the brackets outside the strings (``_outside_brackets``), counted and
+    summed by numpy rather than by a Python loop per character."""
+    brackets = _outside_brackets(data)
     containers = brackets.count(b"[") + brackets.count(b"{")
     if limits is not None and containers > limits.max_rows * MAX_JSON_CONTAINERS_PER_ROW + 64:
         raise TooManyRows(
@@ -543,6 +551,24 @@ def _check_json_shape(data: bytes, limits: ReadLimits | None) -> None:
     depth = int(numpy.cumsum(steps, dtype=numpy.int32).max(initial=0))
     if depth > MAX_JSON_DEPTH:
         raise FileFormatError(_too_deep(depth))
+
+
+def _outside_brackets(data: bytes) -> bytes:
+    """The brackets of a JSON text that lie outside its strings, in order.
+
+    Without an escaped quote in the text, every quote opens or closes a string, so a bracket
+    lies outside when an even number of quotes precede it: the quotes and brackets alone
+    (a few bytes a value) are kept and the parity is a cumulative sum, all in C; a register of
+    27 MB takes a tenth of its parsing time. With escaped quotes, a regex takes the strings
+    out, a step per string."""
+    if b'\\"' in data:
+        return _JSON_STRING.sub(b"", data).translate(None, _NOT_BRACKETS)
+    marks = numpy.frombuffer(data.translate(None, _NOT_QUOTES_OR_BRACKETS), dtype=numpy.uint8)
+    quotes = marks == _QUOTE
+    # A quote's own count makes an opening quote odd and a closing one even: either way the
+    # quote is dropped, and a bracket is kept where the count is even.
+    inside = (numpy.cumsum(quotes, dtype=numpy.int32) & 1).astype(bool)
+    return bytes(marks[~(inside | quotes)].tobytes())
 
 
 def _too_deep(depth: int | None) -> str:
