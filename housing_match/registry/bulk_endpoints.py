@@ -93,7 +93,7 @@ def import_columns(_principal: Importer) -> list[ImportColumnRead]:
         "Limits, checked before any row is prepared: the body "
         "(`HOUSING_MATCH_MAX_IMPORT_BODY_BYTES`, 64 MiB) and at most "
         "`HOUSING_MATCH_IMPORT_MAX_ROWS` rows or features (100,000 by default) get 413; a "
-        "file of more than 1,000 rows averaging under 64 bytes a row (128 a GeoJSON "
+        "file of more than 1,000 rows averaging under 96 bytes a row (128 a GeoJSON "
         "feature), or JSON nested more than 16 levels deep, gets 422. A text cell that a "
         "CSV export defused for Excel (an apostrophe before `=`, `+`, `-`, `@`, …) is read "
         "back without the apostrophe."

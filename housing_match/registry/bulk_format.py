@@ -186,10 +186,11 @@ class ReadLimits:
     max_rows: int
 
 
-# A register's row is far longer: its required values alone take about 70 bytes as CSV and
-# 250 as GeoJSON, a real one 300 and 700 to 1,300, and a blank row of the exported header 48.
-# At these averages the worst file let through costs per byte about what a register does.
-MIN_ROW_BYTES = 64
+# A register's row is longer: with an address, its required values alone take some 130 bytes
+# as CSV and 250 as GeoJSON, a real one 300 and 700 to 1,300 (a blank row of the exported
+# header 48). At these averages the worst file let through costs per byte about what a
+# register does (scripts/bench_hostile_import.py).
+MIN_ROW_BYTES = 96
 MIN_FEATURE_BYTES = 128
 DENSE_ROWS_FREE = 1_000
 # A GeoJSON register nests five levels deep (collection, features, feature, properties or

@@ -106,7 +106,7 @@ def test_near_empty_rows_by_the_thousand_are_refused(
 ) -> None:
     header = ",".join(LABEL[key] for key in flat("x")).encode()
     response = post_import(client, municipality, header + b"\r\nx" * 5_000)
-    assert_problem(response, 422, "5,000 rows", "at least 64 bytes a row")
+    assert_problem(response, 422, "5,000 rows", "at least 96 bytes a row")
     bare = collection([b'{"type":"Feature","properties":{"notes":"' + b"x" * 60 + b'"}}'] * 5_000)
     response = post_import(client, municipality, bare, content_type=GEOJSON)
     assert_problem(response, 422, "5,000 rows", "at least 128 bytes a row")
