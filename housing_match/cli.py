@@ -461,7 +461,10 @@ def import_dwellings(
     dry_run: Annotated[bool, typer.Option(help="Validate and report; write nothing.")] = False,
     report: Annotated[
         Path | None,
-        typer.Option(help="Write the per-row report to this CSV file.", callback=_output_file),
+        typer.Option(
+            help="Write the report of every row to this file: .csv (UTF-8 with BOM) or .xlsx.",
+            callback=_report_file,
+        ),
     ] = None,
 ) -> None:
     """Upsert dwellings by registration number; print a summary and every rejected row."""
@@ -483,6 +486,8 @@ def import_dwellings(
                     total_rows=total,
                     dry_run=dry_run,
                     progress=bar.update,
+                    # The written report lists every row; the terminal only the rejected.
+                    listed_rows=None if report is not None else 0,
                 )
             typer.echo("Writing…" if not dry_run else "Dry run: nothing written.", err=True)
     except ProblemError as exc:
@@ -499,24 +504,51 @@ def import_dwellings(
     )
 
 
-def _write_import_report(path: Path, result: ImportReport) -> None:
-    import csv
+def _report_file(path: Path | None) -> Path | None:
+    if path is not None and path.suffix.lower() not in {".csv", ".xlsx"}:
+        raise typer.BadParameter(f"{path.name}: the report's file name must end in .csv or .xlsx")
+    return _output_file(path)
 
-    with path.open("w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["行", "登録番号", "結果", "住宅ID", "理由"])
-        for row in result.rows:
-            writer.writerow(
-                [row.row, row.registration_number or "", row.outcome, row.dwelling_id or "",
-                 "; ".join(row.reasons)]
-            )  # fmt: skip
-    typer.echo(f"wrote {path}", err=True)
+
+def _write_import_report(path: Path, result: ImportReport) -> None:
+    """Every row of the file, in Japanese like the export: CSV (UTF-8 with a BOM, for Excel)
+    or an Excel workbook."""
+    from housing_match.registry.schemas import IMPORT_OUTCOME_LABELS_JA, ImportOutcome
+    from housing_match.spreadsheet import csv_document, xlsx_document
+
+    rows = (
+        [row.row, row.registration_number, IMPORT_OUTCOME_LABELS_JA[ImportOutcome(row.outcome)],
+         str(row.dwelling_id) if row.dwelling_id else None, "; ".join(row.reasons)]
+        for row in result.rows
+    )  # fmt: skip
+    header = ["行", "登録番号", "結果", "住宅ID", "理由"]
+    if path.suffix.lower() == ".xlsx":
+        path.write_bytes(xlsx_document("取込結果", header, rows))
+    else:
+        path.write_bytes(csv_document(header, rows))
+    typer.echo(f"wrote {path} ({len(result.rows):,} rows)", err=True)
+
+
+_EXPORT_SUFFIXES = (".csv", ".xlsx", ".geojson", ".json")
+
+
+def _export_file(path: Path | None) -> Path | None:
+    if path is not None and path.suffix.lower() not in _EXPORT_SUFFIXES:
+        raise typer.BadParameter(
+            f"{path.name}: the file name must end in {', '.join(_EXPORT_SUFFIXES)} "
+            "(CSV for Excel, an Excel workbook, or GeoJSON)"
+        )
+    return _output_file(path)
 
 
 @export_app.command("dwellings")
 def export_dwellings(
     output: Annotated[
-        Path, typer.Option(help="File to write (.csv or .geojson).", callback=_output_file)
+        Path,
+        typer.Option(
+            help="File to write: .csv (UTF-8 with BOM), .xlsx (Excel workbook) or .geojson.",
+            callback=_export_file,
+        ),
     ],
     municipality_code: Annotated[
         list[str] | None, typer.Option(help="Only this municipality; repeat for more.")
@@ -526,7 +558,8 @@ def export_dwellings(
         list[str] | None, typer.Option(help="Statuses to export (default: registered).")
     ] = None,
 ) -> None:
-    """Export dwellings as CSV (UTF-8 with BOM, Japanese headers) or GeoJSON, by file suffix."""
+    """Export dwellings as CSV (UTF-8 with BOM, Japanese headers), an Excel workbook (same
+    columns, numbers as numbers) or GeoJSON, by file suffix."""
     import json
 
     from housing_match.registry import bulk_format, bulk_service
@@ -539,9 +572,12 @@ def export_dwellings(
     )
     with cli_session() as session:
         rows, ids = bulk_service.export_rows(session, filters)
-    if output.suffix.lower() in {".geojson", ".json"}:
+    suffix = output.suffix.lower()
+    if suffix in {".geojson", ".json"}:
         document = bulk_format.geojson_document(rows, ids)
         output.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    elif suffix == ".xlsx":
+        output.write_bytes(bulk_format.xlsx_document(rows))
     else:
         output.write_bytes(bulk_format.csv_document(rows))
     typer.echo(f"wrote {len(rows)} dwellings to {output}", err=True)

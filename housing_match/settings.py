@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     secret_key: str = DEVELOPMENT_SECRET
     max_body_bytes: int = Field(default=1_048_576, ge=1_024)
     max_import_body_bytes: int = Field(default=64 * 1_048_576, ge=1_024)
+    # Rows (CSV records) or features one import request may hold: what an import costs goes
+    # with its rows, and this bounds it. Larger registers are split, or imported by the CLI.
+    import_max_rows: int = Field(default=100_000, ge=1)
     page_size_max: int = Field(default=500, ge=1)
     vacancy_ttl_days: int = Field(default=30, ge=1, description="Unrefreshed vacancies expire.")
     # 近傍同種: a rent per ㎡ beyond factor × (or below 1/factor ×) the local median is flagged.

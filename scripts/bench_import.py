@@ -24,6 +24,7 @@ import statistics
 import sys
 import time
 import uuid
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -40,10 +41,11 @@ from housing_match.registry import bulk_format, bulk_service
 from housing_match.settings import get_settings
 
 
-def synthetic_csv(rows: int, seed: int = 7) -> bytes:
+def synthetic_rows(rows: int, seed: int = 7) -> list[dict[str, Any]]:
+    """The flat rows of a synthetic register (demo generator, in 大阪市)."""
     rng = random.Random(seed)
     osaka = DEMO_CITIES[0]
-    flat_rows = [
+    return [
         bulk_format.flat_row(
             _dwelling_input(rng, osaka, number),
             authority_slug=None,
@@ -52,7 +54,10 @@ def synthetic_csv(rows: int, seed: int = 7) -> bytes:
         )
         for number in range(rows)
     ]
-    return bulk_format.csv_document(flat_rows)
+
+
+def synthetic_csv(rows: int, seed: int = 7) -> bytes:
+    return bulk_format.csv_document(synthetic_rows(rows, seed))
 
 
 def main() -> int:

@@ -1,16 +1,14 @@
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable, Sequence
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.responses import JSONResponse
 
 from housing_match.audit import service
 from housing_match.audit.exports import (
     chosen_format,
     export_responses,
+    places_geojson,
     registrations_csv,
     rent_balance_csv,
     unmet_demand_csv,
@@ -28,7 +26,6 @@ from housing_match.audit.schemas import (
 from housing_match.auth import Principal, require_kinds
 from housing_match.db import SessionDep
 from housing_match.errors import problem_responses
-from housing_match.geojson import feature, feature_collection
 from housing_match.models import OrganisationKind
 from housing_match.schemas_common import MunicipalityCode, PrefectureCode
 
@@ -67,16 +64,6 @@ Cursor = Annotated[str | None, Query(description="JSON pages only; exports hold 
 Limit = Annotated[int, Query(ge=1, le=500, description="JSON page size; exports hold every row.")]
 
 
-def _places(items: Sequence[Any], identify: Callable[[Any], uuid.UUID]) -> JSONResponse:
-    """A report's rows as a FeatureCollection: each row's location, the rest as properties."""
-    return feature_collection(
-        feature(
-            item.location, item.model_dump(mode="json", exclude={"location"}), str(identify(item))
-        )
-        for item in items
-    )
-
-
 @router.get(
     "/registrations",
     response_model=RegistrationsAudit,
@@ -97,7 +84,7 @@ def registrations(
     report = service.audit_registrations(session, scope, cursor=None, limit=None)
     if chosen is ReportFormat.CSV:
         return registrations_csv(report)
-    return _places(report.items, lambda item: item.dwelling_id)
+    return places_geojson(report.items, lambda item: item.dwelling_id)
 
 
 @router.get(
@@ -137,7 +124,7 @@ def rent_balance(
     report = service.audit_rent_balance(session, scope, thresholds, cursor=None, limit=None)
     if chosen is ReportFormat.CSV:
         return rent_balance_csv(report)
-    return _places(report.items, lambda item: item.dwelling_id)
+    return places_geojson(report.items, lambda item: item.dwelling_id)
 
 
 @router.get(
@@ -173,7 +160,7 @@ def vacancies(
     )
     if chosen is ReportFormat.CSV:
         return vacancies_csv(report)
-    return _places(report.items, lambda item: item.vacancy_id)
+    return places_geojson(report.items, lambda item: item.vacancy_id)
 
 
 @router.get(

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterable, Sequence
+import uuid
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import Request, Response
+from fastapi.responses import JSONResponse
 
+from housing_match import spreadsheet
 from housing_match.audit.schemas import (
     RegistrationsAudit,
     RentBalanceAudit,
@@ -19,16 +21,17 @@ from housing_match.audit.schemas import (
     UnmetDemandAudit,
     VacanciesAudit,
 )
-from housing_match.geojson import GEOJSON_MEDIA_TYPE, GEOJSON_RESPONSE_DOC, wants_geojson
+from housing_match.geojson import (
+    GEOJSON_MEDIA_TYPE,
+    GEOJSON_RESPONSE_DOC,
+    feature,
+    feature_collection,
+    wants_geojson,
+)
 from housing_match.registry.service import today
 
 CSV_MEDIA_TYPE = "text/csv"
-# Excel reads a BOM-less UTF-8 file as Shift_JIS and garbles every Japanese label.
-BOM = "\ufeff"
 JAPAN = ZoneInfo("Asia/Tokyo")
-# A cell starting with one of these is run as a formula by spreadsheets (CSV injection);
-# addresses and registration numbers come from applicants.
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def chosen_format(
@@ -44,31 +47,46 @@ def chosen_format(
     return ReportFormat.JSON
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any) -> Any:
+    """A report value as its CSV cell: numbers as numbers, the rest as text (which
+    ``spreadsheet.csv_document`` defuses where Excel would run it as a formula)."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "はい" if value else "いいえ"
     if isinstance(value, datetime):
         return value.astimezone(JAPAN).strftime("%Y-%m-%d %H:%M")
-    text = str(value)
-    if isinstance(value, str) and text.startswith(_FORMULA_PREFIXES):
-        return "'" + text
-    return text
+    if isinstance(value, int | float | Decimal):
+        return value
+    return str(value)
 
 
 def csv_response(report: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Response:
-    buffer = io.StringIO()
-    buffer.write(BOM)
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows([_cell(value) for value in row] for row in rows)
+    content = spreadsheet.csv_document(header, ([_cell(value) for value in row] for row in rows))
     filename = f"audit-{report}-{today():%Y%m%d}.csv"
     return Response(
-        content=buffer.getvalue().encode("utf-8"),
+        content=content,
         media_type=f"{CSV_MEDIA_TYPE}; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+def places_geojson(items: Sequence[Any], identify: Callable[[Any], uuid.UUID]) -> JSONResponse:
+    """A report's rows as a FeatureCollection: each row's location, the rest as properties.
+
+    Nested objects (a rent balance, the applied profile) are flattened into ``parent_child``
+    properties, as GDAL's own option would: GIS tools read a nested object as one text field,
+    whose numbers then cannot be styled or filtered. Lists (the violations) stay lists."""
+    features = []
+    for item in items:
+        properties: dict[str, Any] = {}
+        for key, value in item.model_dump(mode="json", exclude={"location"}).items():
+            if isinstance(value, dict):
+                properties.update({f"{key}_{inner}": v for inner, v in value.items()})
+            else:
+                properties[key] = value
+        features.append(feature(item.location, properties, str(identify(item))))
+    return feature_collection(features)
 
 
 def export_responses(*, geojson: bool) -> dict[int | str, dict[str, Any]]:

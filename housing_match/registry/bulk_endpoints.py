@@ -23,7 +23,9 @@ from housing_match.registry.schemas import (
     ImportReportRead,
     ImportRowRead,
 )
+from housing_match.responses import json_response
 from housing_match.schemas_common import MunicipalityCode
+from housing_match.settings import get_settings
 
 router = APIRouter(tags=["registry"])
 
@@ -81,15 +83,22 @@ def import_columns(_principal: Importer) -> list[ImportColumnRead]:
 
 @router.post(
     "/v1/dwellings/import",
-    response_model=ImportReportRead,
     summary="Import dwellings from CSV or GeoJSON: upsert by registration number, report per row",
     description=(
         "A municipality loads its own register (rows become registered dwellings; a row that "
         "fails the standards is rejected). A support corporation files applications. Rows are "
         "upserted by (registering authority, registration number), so the same file twice "
         "changes nothing. Bad rows are reported and never stop the good ones; the file lands "
-        "as a whole or not at all. `dry_run=true` reports without writing."
+        "as a whole or not at all. `dry_run=true` reports without writing.\n\n"
+        "Limits, checked before any row is prepared: the body "
+        "(`HOUSING_MATCH_MAX_IMPORT_BODY_BYTES`, 64 MiB) and at most "
+        "`HOUSING_MATCH_IMPORT_MAX_ROWS` rows or features (100,000 by default) get 413; a "
+        "file of more than 1,000 rows averaging under 96 bytes a row (128 a GeoJSON "
+        "feature), or JSON nested more than 16 levels deep, gets 422. A text cell that a "
+        "CSV export defused for Excel (an apostrophe before `=`, `+`, `-`, `@`, …) is read "
+        "back without the apostrophe."
     ),
+    response_model=ImportReportRead,
     responses=problem_responses(401, 403, 413, 422),
     openapi_extra=_IMPORT_BODY_DOC,
 )
@@ -98,39 +107,49 @@ async def import_dwellings(
     session: SessionDep,
     principal: Importer,
     dry_run: Annotated[bool, Query(description="Validate and report; write nothing.")] = False,
-) -> ImportReportRead:
+) -> Response:
     raw = await request.body()
     content_type = request.headers.get("content-type", "")
     filename = "upload.geojson" if "json" in content_type else None
+    limits = bulk_format.ReadLimits(max_rows=get_settings().import_max_rows)
 
     def run() -> bulk_service.ImportReport:
-        total, rows = bulk_service.read_source(raw, filename=filename)
+        total, rows = bulk_service.read_source(raw, filename=filename, limits=limits)
         return bulk_service.import_dwellings(
             session,
             bulk_service.Importer.from_principal(principal),
             rows,
             total_rows=total,
             dry_run=dry_run,
+            listed_rows=bulk_service.REPORTED_ROWS_MAX,
         )
 
     # The import is synchronous database work: keep it off the event loop.
-    return report_read(await run_in_threadpool(run))
+    return json_response(report_read(await run_in_threadpool(run)))
+
+
+_OUTCOMES = {outcome.value: outcome for outcome in ImportOutcome}
 
 
 def report_read(report: bulk_service.ImportReport) -> ImportReportRead:
-    return ImportReportRead(
+    # Built without validation: the values come from the import itself, already of the
+    # model's types, and validating each row cost as much as all the rest of a rejected
+    # row's work (a file of rejected rows is where that counts).
+    construct = ImportRowRead.model_construct
+    return ImportReportRead.model_construct(
         dry_run=report.dry_run,
         total_rows=report.total_rows,
         accepted=report.accepted,
         updated=report.updated,
         unchanged=report.unchanged,
         rejected=report.rejected,
+        unlisted_rows=report.unlisted,
         rows=[
-            ImportRowRead(
+            construct(
                 row=row.row,
                 registration_number=row.registration_number,
-                outcome=ImportOutcome(row.outcome),
-                outcome_label_ja=IMPORT_OUTCOME_LABELS_JA[ImportOutcome(row.outcome)],
+                outcome=(outcome := _OUTCOMES[row.outcome]),
+                outcome_label_ja=IMPORT_OUTCOME_LABELS_JA[outcome],
                 dwelling_id=row.dwelling_id,
                 reasons=row.reasons,
             )

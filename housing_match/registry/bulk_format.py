@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -17,9 +18,10 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import numpy
 from pydantic import ValidationError
 
-from housing_match import text_input
+from housing_match import spreadsheet, text_input
 from housing_match.registry.schemas import (
     REGISTRATION_CLASS_LABELS_JA,
     DwellingInput,
@@ -100,6 +102,21 @@ EXPORT_ONLY_COLUMNS: tuple[Column, ...] = (
     Column("status", "状態", "Export only: registered, applied, …"),
     Column("registered_on", "登録日", "Export only."),
 )
+# Free-text columns: an export defuses those that a spreadsheet would run as formulas
+# (``spreadsheet.defused``), and a CSV import restores them. (GeoJSON is not for spreadsheets:
+# it carries the text as it is, and its import takes it as it is.)
+TEXT_KEYS = frozenset(
+    {
+        "registration_number",
+        "registering_authority",
+        "address",
+        "municipality_code",
+        "construction_started_on",
+        "support_certifying_code",
+        "support_connections",
+        "notes",
+    }
+)
 COLUMN_KEYS = frozenset(column.key for column in COLUMNS + EXPORT_ONLY_COLUMNS)
 _KEY_BY_HEADER: dict[str, str] = {
     **{column.key: column.key for column in COLUMNS + EXPORT_ONLY_COLUMNS},
@@ -151,6 +168,67 @@ class FileFormatError(ValueError):
     """The file as a whole cannot be read (not a CSV/GeoJSON, unknown columns, …)."""
 
 
+class TooManyRows(FileFormatError):
+    """The file holds more rows (or features) than one request may import."""
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """What one request may send, checked before any row is prepared, so that the cost of a
+    request is bounded by its size the way a real register's is.
+
+    ``max_rows`` rows (CSV records after the header, blank ones included) or features. A file
+    of more than ``DENSE_ROWS_FREE`` rows must average ``MIN_ROW_BYTES`` a row (a GeoJSON
+    feature ``MIN_FEATURE_BYTES``): each row costs the import some tens of microseconds
+    whatever it holds, so a file of near-empty rows would cost many times more per byte than
+    a register (scripts/bench_hostile_import.py)."""
+
+    max_rows: int
+
+
+# A register's row is longer: with an address, its required values alone take some 130 bytes
+# as CSV and 250 as GeoJSON, a real one 300 and 700 to 1,300 (a blank row of the exported
+# header 48). At these averages the worst file let through costs per byte about what a
+# register does (scripts/bench_hostile_import.py).
+MIN_ROW_BYTES = 96
+MIN_FEATURE_BYTES = 128
+DENSE_ROWS_FREE = 1_000
+# A GeoJSON register nests five levels deep (collection, features, feature, properties or
+# geometry, a list value or the coordinates); anything far deeper is not a register, and the
+# JSON parser would recurse into it.
+MAX_JSON_DEPTH = 16
+# Objects and arrays per feature a register may use (the feature, its geometry, coordinates
+# and properties, and lists among the properties), to bound the work of parsing before the
+# features are counted.
+MAX_JSON_CONTAINERS_PER_ROW = 16
+
+
+def check_row_count(
+    rows: int,
+    size: int,
+    limits: ReadLimits,
+    *,
+    counted_all: bool = True,
+    min_bytes: int = MIN_ROW_BYTES,
+) -> None:
+    """Refuses too many rows, or too many for the size; ``counted_all`` is False when the
+    counting stopped once the rows were too many."""
+    if rows > limits.max_rows:
+        holds = f"{rows:,}" if counted_all else f"more than {limits.max_rows:,}"
+        raise TooManyRows(
+            f"The file holds {holds} rows; an import takes at most {limits.max_rows:,} rows "
+            "(or features) per request. Split the file, or import it with the "
+            "housing-match CLI."
+        )
+    if rows > DENSE_ROWS_FREE and size < rows * min_bytes:
+        raise FileFormatError(
+            f"The file holds {rows:,} rows in {size:,} bytes ({size / rows:.1f} bytes a row); "
+            f"a file of more than {DENSE_ROWS_FREE:,} rows must average at least "
+            f"{min_bytes} bytes a row (a register row is several times longer). Remove "
+            "the empty rows."
+        )
+
+
 @dataclass(frozen=True)
 class SourceRow:
     """One row of the file, its number as staff see it (the header is row 1 in Excel)."""
@@ -199,12 +277,17 @@ def sniff_format(raw: bytes, filename: str | None = None) -> str:
     return "geojson" if head.startswith(b"{") else "csv"
 
 
-def read_csv(raw: bytes) -> tuple[int, CsvRows]:
+def read_csv(raw: bytes, limits: ReadLimits | None = None) -> tuple[int, CsvRows]:
     """The number of data rows and the rows themselves, with their header mapped to keys."""
     text = decode_text(raw)
-    ends = _record_ends(text, raw)
+    # The header and one record more than allowed are enough to refuse the file.
+    most = None if limits is None else limits.max_rows + 2
+    ends = _record_ends(text, raw, most)
     if ends is None:
-        return _read_csv_irregular(text)
+        total, rows = _read_csv_irregular(text, most)
+        if limits is not None:
+            check_row_count(total, len(raw), limits, counted_all=most is None or total < most - 1)
+        return total, rows
     header_end = ends[0] if ends else len(text)
     header = next(csv.reader(io.StringIO(text[:header_end], newline="")), None)
     if header is None:
@@ -212,16 +295,19 @@ def read_csv(raw: bytes) -> tuple[int, CsvRows]:
     keys = _header_keys(header)
     # A last record without its line break still counts, as csv.reader counts it.
     total = len(ends) - 1 + (1 if ends and ends[-1] < len(text) else 0) if ends else 0
+    if limits is not None:
+        check_row_count(total, len(raw), limits, counted_all=most is None or len(ends) < most)
     return total, CsvRows(keys, text, ends)
 
 
-def _read_csv_irregular(text: str) -> tuple[int, CsvRows]:
+def _read_csv_irregular(text: str, most: int | None) -> tuple[int, CsvRows]:
     reader = csv.reader(io.StringIO(text, newline=""))
     header = next(reader, None)
     if header is None:
         raise FileFormatError("The CSV file is empty; it needs a header row.")
     keys = _header_keys(header)
-    total = max(sum(1 for _ in csv.reader(io.StringIO(text, newline=""))) - 1, 0)
+    records = itertools.islice(csv.reader(io.StringIO(text, newline="")), most)
+    total = max(sum(1 for _ in records) - 1, 0)
     return total, CsvRows(keys, text, None, reader)
 
 
@@ -233,9 +319,10 @@ def _read_csv_irregular(text: str) -> tuple[int, CsvRows]:
 _RECORD_TOKENS = re.compile(r'(\n)|"(?<![^,\r\n]")(?:[^"]|"")*+(")?')
 
 
-def _record_ends(text: str, raw: bytes) -> list[int] | None:
+def _record_ends(text: str, raw: bytes, most: int | None = None) -> list[int] | None:
     """Offsets just past each record's line break, or None when only csv.reader can tell
-    (a bare CR as line break, a NUL, a quoted field left open at the end of the file).
+    (a bare CR as line break, a NUL, a quoted field left open at the end of the file); no
+    more than ``most`` of them, which is enough to know the file is too long.
 
     ``raw`` is the file ``text`` was decoded from, UTF-8 or Shift_JIS: in both, the bytes of
     NUL, CR and LF stand only for those characters (no multi-byte character contains them), so
@@ -243,6 +330,8 @@ def _record_ends(text: str, raw: bytes) -> list[int] | None:
     bytes a character in memory): 0.14 s of a 100,000-row import, with no worker busy yet."""
     if b"\0" in raw or raw.count(b"\r") != raw.count(b"\r\n"):
         return None
+    if most is not None and raw.count(b"\n") >= most:
+        return _record_ends_at_most(text, raw, most)
     if b'"' not in raw:
         ends: list[int] = []
         find = text.find
@@ -256,6 +345,28 @@ def _record_ends(text: str, raw: bytes) -> list[int] | None:
         kind = match.lastindex
         if kind == 1:
             ends.append(match.end())
+        elif kind is None:
+            return None
+    return ends
+
+
+def _record_ends_at_most(text: str, raw: bytes, most: int) -> list[int] | None:
+    """``_record_ends`` of a file with ``most`` line breaks or more, stopping at ``most``
+    records: counting the rest would cost as much as the file is long."""
+    ends: list[int] = []
+    if b'"' not in raw:
+        find = text.find
+        end = find("\n") + 1
+        while end and len(ends) < most:
+            ends.append(end)
+            end = find("\n", end) + 1
+        return ends
+    for match in _RECORD_TOKENS.finditer(text):
+        kind = match.lastindex
+        if kind == 1:
+            ends.append(match.end())
+            if len(ends) >= most:
+                break
         elif kind is None:
             return None
     return ends
@@ -342,6 +453,10 @@ def source_row(keys: Sequence[str], number: int, cells: list[str]) -> SourceRow 
     values: dict[str, Any] = {key: cell for key, cell in zip(keys, cells, strict=False) if cell}
     if not any(cell.strip() for cell in values.values()):
         return None
+    for key in TEXT_KEYS.intersection(values):
+        text = values[key].strip()
+        if text[:1] == "'":
+            values[key] = spreadsheet.restored(text)
     if len(cells) > len(keys):
         values["__extra__"] = str(len(cells) - len(keys))
     return SourceRow(number, values)
@@ -374,13 +489,22 @@ def _header_keys(header: Sequence[str]) -> list[str]:
     return keys
 
 
-def read_geojson(raw: bytes) -> tuple[int, Iterator[SourceRow]]:
+def read_geojson(raw: bytes, limits: ReadLimits | None = None) -> tuple[int, Iterator[SourceRow]]:
     """Features with a Point geometry and the flat columns (or keys or labels) as properties."""
-    text = decode_text(raw)
+    try:
+        text = raw.decode("utf-8-sig")
+        utf8 = True
+    except UnicodeDecodeError:
+        text = decode_text(raw)
+        utf8 = False
+    # Shift_JIS can hide a backslash in a character's second byte; UTF-8 cannot.
+    _check_json_shape(raw if utf8 else text.encode(), limits)
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
         raise FileFormatError(f"Not valid JSON: {exc.msg} at line {exc.lineno}.") from exc
+    except RecursionError as exc:
+        raise FileFormatError(_too_deep(None)) from exc
     if text_input.may_hold_problems(text):
         for problem in text_input.problems(document, "file"):
             raise FileFormatError(f"{problem.location} {problem.message}.")
@@ -389,6 +513,8 @@ def read_geojson(raw: bytes) -> tuple[int, Iterator[SourceRow]]:
     features = document.get("features")
     if not isinstance(features, list):
         raise FileFormatError("The FeatureCollection has no 'features' list.")
+    if limits is not None:
+        check_row_count(len(features), len(raw), limits, min_bytes=MIN_FEATURE_BYTES)
 
     def rows() -> Iterator[SourceRow]:
         # Features are numbered from 1, as a person counting them would.
@@ -396,6 +522,62 @@ def read_geojson(raw: bytes) -> tuple[int, Iterator[SourceRow]]:
             yield SourceRow(number, _feature_values(item))
 
     return len(features), rows()
+
+
+# A JSON string, escapes and all (unrolled, so the regex engine runs through it in one go).
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKETS = bytes(byte for byte in range(256) if byte not in b"[]{}")
+_NOT_QUOTES_OR_BRACKETS = bytes(byte for byte in range(256) if byte not in b'"[]{}')
+_QUOTE = ord('"')
+_DEPTH_STEP = numpy.zeros(256, dtype=numpy.int8)
+_DEPTH_STEP[list(b"[{")] = 1
+_DEPTH_STEP[list(b"]}")] = -1
+
+
+def _check_json_shape(data: bytes, limits: ReadLimits | None) -> None:
+    """Refuses JSON nested deeper than MAX_JSON_DEPTH or holding more objects and arrays than
+    the allowed features could, before the parser builds any of it.
+
+    Both come from the brackets outside the strings (``_outside_brackets``), counted and
+    summed by numpy rather than by a Python loop per character."""
+    brackets = _outside_brackets(data)
+    containers = brackets.count(b"[") + brackets.count(b"{")
+    if limits is not None and containers > limits.max_rows * MAX_JSON_CONTAINERS_PER_ROW + 64:
+        raise TooManyRows(
+            f"The file holds {containers:,} JSON objects and arrays, more than "
+            f"{limits.max_rows:,} features (the most an import takes per request) could. "
+            "Split the file, or import it with the housing-match CLI."
+        )
+    steps = _DEPTH_STEP[numpy.frombuffer(brackets, dtype=numpy.uint8)]
+    depth = int(numpy.cumsum(steps, dtype=numpy.int32).max(initial=0))
+    if depth > MAX_JSON_DEPTH:
+        raise FileFormatError(_too_deep(depth))
+
+
+def _outside_brackets(data: bytes) -> bytes:
+    """The brackets of a JSON text that lie outside its strings, in order.
+
+    Without an escaped quote in the text, every quote opens or closes a string, so a bracket
+    lies outside when an even number of quotes precede it: the quotes and brackets alone
+    (a few bytes a value) are kept and the parity is a cumulative sum, all in C; a register of
+    27 MB takes a tenth of its parsing time. With escaped quotes, a regex takes the strings
+    out, a step per string."""
+    if b'\\"' in data:
+        return _JSON_STRING.sub(b"", data).translate(None, _NOT_BRACKETS)
+    marks = numpy.frombuffer(data.translate(None, _NOT_QUOTES_OR_BRACKETS), dtype=numpy.uint8)
+    quotes = marks == _QUOTE
+    # A quote's own count makes an opening quote odd and a closing one even: either way the
+    # quote is dropped, and a bracket is kept where the count is even.
+    inside = (numpy.cumsum(quotes, dtype=numpy.int32) & 1).astype(bool)
+    return bytes(marks[~(inside | quotes)].tobytes())
+
+
+def _too_deep(depth: int | None) -> str:
+    levels = "too deeply" if depth is None else f"{depth:,} levels deep"
+    return (
+        f"The JSON is nested {levels}; a GeoJSON import may nest at most {MAX_JSON_DEPTH} "
+        "levels (a FeatureCollection of Points needs five)."
+    )
 
 
 def _feature_values(item: Any) -> dict[str, Any]:
@@ -592,7 +774,8 @@ def parse_row(row: SourceRow) -> ParsedRow:
     authority_slug = _text(values.get("registering_authority")) or None
     errors: list[str] = []
     if "__error__" in values:
-        errors.append(str(values["__error__"]))
+        # What the row is made of cannot be read at all: that alone is its reason.
+        return ParsedRow(row.number, None, None, None, (str(values["__error__"]),))
     if "__extra__" in values:
         errors.append(f"{values['__extra__']} more cells than the header has columns")
     parsed: dict[str, Any] = {}
@@ -620,7 +803,9 @@ def parse_row(row: SourceRow) -> ParsedRow:
         except RowError as exc:
             errors.append(str(exc))
             failed.add(key)
-    errors.extend(f"{key}: required" for key in sorted(REQUIRED_KEYS - parsed.keys() - failed))
+    missing = REQUIRED_KEYS - parsed.keys() - failed
+    if missing:
+        errors.append(f"{', '.join(sorted(missing))}: required")
     if "accepted_categories" in parsed:
         accepted = parsed.pop("accepted_categories")
     else:
@@ -706,7 +891,7 @@ _TOP_LEVEL_KEYS = frozenset(
 )
 
 
-def _fast_plain(text: str) -> Any:
+def fast_plain(text: str) -> Any:
     return text
 
 
@@ -776,12 +961,12 @@ def _fast_accepted(text: str) -> Any:
 
 
 FAST_PARSERS: dict[str, Callable[[str], Any]] = {
-    "registration_number": _fast_plain,
+    "registration_number": fast_plain,
     "registration_class": _fast_word(_CLASS_WORDS),
     "exclusive_target_categories": _fast_words(_CATEGORY_WORDS),
     "kind": _fast_word(_KIND_WORDS),
-    "address": _fast_plain,
-    "municipality_code": _fast_plain,
+    "address": fast_plain,
+    "municipality_code": fast_plain,
     "latitude": _fast_float,
     "longitude": _fast_float,
     "floor_area_m2": _fast_decimal,
@@ -795,7 +980,7 @@ FAST_PARSERS: dict[str, Callable[[str], Any]] = {
     "storage": _fast_word(_FACILITY_WORDS),
     "bath": _fast_word(_FACILITY_WORDS),
     "washbasin": _fast_word(_FACILITY_WORDS),
-    "construction_started_on": _fast_plain,
+    "construction_started_on": fast_plain,
     "is_existing_building": _fast_boolean,
     "seismic_evidence": _fast_word(_SEISMIC_WORDS),
     "rent_yen": _fast_integer,
@@ -816,11 +1001,11 @@ FAST_PARSERS: dict[str, Callable[[str], Any]] = {
     "shared_dining_room": _fast_boolean,
     "shared_kitchen": _fast_boolean,
     "shared_laundry": _fast_boolean,
-    "support_certifying_code": _fast_plain,
+    "support_certifying_code": fast_plain,
     "support_daily_safety_check": _fast_boolean,
     "support_monthly_visit": _fast_boolean,
     "support_connections": _fast_texts,
-    "notes": _fast_plain,
+    "notes": fast_plain,
 }
 
 
@@ -842,7 +1027,9 @@ def flat_row(
     status: str,
     registered_on: str | None,
 ) -> dict[str, Any]:
-    """The flat columns of one dwelling, with lists joined as in the CSV."""
+    """The flat columns of one dwelling: lists joined as in the CSV, yes/no as booleans,
+    numbers as numbers and None where a column does not apply. Each format writes these its
+    own way (``csv_document``, ``xlsx_document``, ``geojson_document``)."""
     shared = data.shared_house
     support = data.residential_support
     whole = [risk.risk_kind.value for risk in data.required_risks if risk.whole_tenancy]
@@ -850,12 +1037,9 @@ def flat_row(
     def joined(items: Sequence[Any]) -> str:
         return LIST_SEPARATOR.join(str(item) for item in items)
 
-    def yes_no(value: bool) -> str:
-        return "yes" if value else "no"
-
     return {
         "registration_number": data.registration_number,
-        "registering_authority": authority_slug or "",
+        "registering_authority": authority_slug,
         "registration_class": data.registration_class.value,
         "exclusive_target_categories": joined([c.value for c in data.exclusive_target_categories]),
         "kind": data.kind.value,
@@ -863,21 +1047,21 @@ def flat_row(
         "municipality_code": data.municipality_code,
         "latitude": data.location.latitude,
         "longitude": data.location.longitude,
-        "floor_area_m2": str(data.floor_area_m2),
+        "floor_area_m2": data.floor_area_m2,
         "floor": data.floor,
         "floors_total": data.floors_total,
-        "has_elevator": yes_no(data.has_elevator),
-        "step_free_entrance": yes_no(data.step_free_entrance),
-        "wheelchair_accessible": yes_no(data.wheelchair_accessible),
+        "has_elevator": data.has_elevator,
+        "step_free_entrance": data.step_free_entrance,
+        "wheelchair_accessible": data.wheelchair_accessible,
         "kitchen": data.facilities.kitchen.value,
         "toilet": data.facilities.toilet.value,
         "storage": data.facilities.storage.value,
         "bath": data.facilities.bath.value,
         "washbasin": data.facilities.washbasin.value,
         "construction_started_on": (
-            data.construction_started_on.isoformat() if data.construction_started_on else ""
+            data.construction_started_on.isoformat() if data.construction_started_on else None
         ),
-        "is_existing_building": yes_no(data.is_existing_building),
+        "is_existing_building": data.is_existing_building,
         "seismic_evidence": data.seismic_evidence.value,
         "rent_yen": data.rent_yen,
         "common_fee_yen": data.common_fee_yen,
@@ -890,43 +1074,69 @@ def flat_row(
         ),
         "required_risks": joined([risk.risk_kind.value for risk in data.required_risks]),
         "required_whole_tenancy_risks": joined(whole),
-        "pets_allowed": yes_no(data.pets_allowed),
-        "smoking_allowed": yes_no(data.smoking_allowed),
-        "shared_capacity": shared.capacity if shared else "",
-        "shared_room_areas_m2": joined([str(a) for a in shared.room_areas_m2]) if shared else "",
-        "shared_toilets": shared.toilets if shared else "",
-        "shared_washbasins": shared.washbasins if shared else "",
-        "shared_baths": shared.baths if shared else "",
-        "shared_living_room": yes_no(shared.has_living_room) if shared else "",
-        "shared_dining_room": yes_no(shared.has_dining_room) if shared else "",
-        "shared_kitchen": yes_no(shared.has_kitchen) if shared else "",
-        "shared_laundry": yes_no(shared.has_laundry) if shared else "",
-        "support_certifying_code": support.certifying_municipality_code if support else "",
-        "support_daily_safety_check": yes_no(support.daily_safety_check) if support else "",
-        "support_monthly_visit": yes_no(support.monthly_visit) if support else "",
-        "support_connections": joined(support.connections) if support else "",
+        "pets_allowed": data.pets_allowed,
+        "smoking_allowed": data.smoking_allowed,
+        "shared_capacity": shared.capacity if shared else None,
+        "shared_room_areas_m2": joined([str(a) for a in shared.room_areas_m2]) if shared else None,
+        "shared_toilets": shared.toilets if shared else None,
+        "shared_washbasins": shared.washbasins if shared else None,
+        "shared_baths": shared.baths if shared else None,
+        "shared_living_room": shared.has_living_room if shared else None,
+        "shared_dining_room": shared.has_dining_room if shared else None,
+        "shared_kitchen": shared.has_kitchen if shared else None,
+        "shared_laundry": shared.has_laundry if shared else None,
+        "support_certifying_code": support.certifying_municipality_code if support else None,
+        "support_daily_safety_check": support.daily_safety_check if support else None,
+        "support_monthly_visit": support.monthly_visit if support else None,
+        "support_connections": joined(support.connections) if support else None,
         "notes": data.notes,
         "status": status,
-        "registered_on": registered_on or "",
+        "registered_on": registered_on,
     }
 
 
-def csv_document(rows: Sequence[Mapping[str, Any]]) -> bytes:
-    """UTF-8 with a BOM and Japanese headers, so Excel opens it as it should."""
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    columns = COLUMNS + EXPORT_ONLY_COLUMNS
-    writer.writerow([column.label_ja for column in columns])
-    for row in rows:
-        writer.writerow([row[column.key] for column in columns])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+EXPORT_COLUMNS = COLUMNS + EXPORT_ONLY_COLUMNS
+_YES_NO = {True: "yes", False: "no"}
+
+
+def _words(row: Mapping[str, Any]) -> list[Any]:
+    """A flat row in the file's words: yes/no for booleans, blank for None; numbers and text
+    as they are (the spreadsheet writers defuse the text)."""
+    cells: list[Any] = []
+    for column in EXPORT_COLUMNS:
+        value = row[column.key]
+        if value.__class__ is bool:
+            value = _YES_NO[value]
+        cells.append(value)
+    return cells
+
+
+def csv_document(rows: Iterable[Mapping[str, Any]]) -> bytes:
+    """UTF-8 with a BOM and Japanese headers, so Excel opens it as it should; every text cell
+    that Excel would run as a formula defused (``spreadsheet``), and restored on import."""
+    return spreadsheet.csv_document(
+        [column.label_ja for column in EXPORT_COLUMNS], (_words(row) for row in rows)
+    )
+
+
+def xlsx_document(rows: Iterable[Mapping[str, Any]]) -> bytes:
+    """An Excel workbook of the same columns and words as the CSV, numbers as numbers."""
+    return spreadsheet.xlsx_document(
+        "登録住宅", [column.label_ja for column in EXPORT_COLUMNS], (_words(row) for row in rows)
+    )
 
 
 def geojson_document(rows: Sequence[Mapping[str, Any]], ids: Sequence[str]) -> dict[str, Any]:
+    """Points with the flat columns as properties, typed for GIS tools: numbers as JSON
+    numbers, yes/no as booleans, null where a column does not apply. (GDAL and QGIS type a
+    field by its values, so a number written as text could be neither styled nor filtered.)
+    The import reads these as it reads the CSV's words."""
     features = []
     for row, feature_id in zip(rows, ids, strict=True):
         properties = {
-            key: value for key, value in row.items() if key not in {"latitude", "longitude"}
+            key: float(value) if value.__class__ is Decimal else value
+            for key, value in row.items()
+            if key not in {"latitude", "longitude"}
         }
         features.append(
             {

@@ -26,7 +26,13 @@ from typing import Any, NamedTuple
 from housing_match.jurisdiction import jurisdiction_code_error
 from housing_match.registry import standards
 from housing_match.registry.accessibility import has_step_free_route
-from housing_match.registry.bulk_format import FAST_PARSERS, UNSURE
+from housing_match.registry.bulk_format import (
+    FAST_PARSERS,
+    REQUIRED_KEYS,
+    TEXT_KEYS,
+    UNSURE,
+    fast_plain,
+)
 from housing_match.registry.copy_text import (
     FLAG,
     NULL,
@@ -38,6 +44,7 @@ from housing_match.registry.copy_text import (
 )
 from housing_match.registry.schemas import RegistrationClass
 from housing_match.registry.standards import DwellingKind, FacilityProvision, SeismicEvidence
+from housing_match.spreadsheet import restored
 
 
 class PlainRow(NamedTuple):
@@ -52,28 +59,47 @@ class PlainRow(NamedTuple):
 def plain_records(keys: Sequence[str], records: Sequence[Sequence[str]]) -> list[PlainRow | None]:
     """Each record (the cells of a CSV line, under the header ``keys``) as a plain row, or
     None where the model must decide."""
-    count = len(records)
-    if not count:
-        return []
+    total = len(records)
     width = len(keys)
-    declined: set[int] = set()
+    kept: Sequence[int] | None = None
     fitted: Sequence[Sequence[str]] = records
     if any(len(record) != width for record in records):
-        fitted = []
-        for index, record in enumerate(records):
-            missing = width - len(record)
-            if missing < 0:  # cells beyond the header: the model reports them
-                declined.add(index)
-                fitted.append([""] * width)
-            else:
-                fitted.append([*record, *([""] * missing)])
+        # Only records that reach the last required column can be plain, and none with cells
+        # beyond the header (the model reports those); the others are left out here rather
+        # than padded and parsed column by column (a file of one-cell rows cost most here).
+        needed = _needed_cells(tuple(keys))
+        kept = [i for i, record in enumerate(records) if needed <= len(record) <= width]
+        fitted = [[*records[i], *([""] * (width - len(records[i])))] for i in kept]
+    plain = _plain_fitted(keys, fitted)
+    if kept is None:
+        return plain
+    every: list[PlainRow | None] = [None] * total
+    for index, row in zip(kept, plain, strict=True):
+        every[index] = row
+    return every
+
+
+@functools.lru_cache(maxsize=64)
+def _needed_cells(keys: tuple[str, ...]) -> int:
+    """How many cells a record needs to hold every required column of this header."""
+    return 1 + max((index for index, key in enumerate(keys) if key in REQUIRED_KEYS), default=-1)
+
+
+def _plain_fitted(keys: Sequence[str], fitted: Sequence[Sequence[str]]) -> list[PlainRow | None]:
+    count = len(fitted)
+    if not count:
+        return []
+    declined: set[int] = set()
     columns = list(zip(*fitted, strict=True))
     values: dict[str, Sequence[Any]] = {}
     for key, column in zip(keys, columns, strict=True):
         if key == "registering_authority":
-            values[key] = [cell.strip() or None for cell in column]
+            values[key] = [
+                (_csv_text(text) if text[0] == "'" else text) if (text := cell.strip()) else None
+                for cell in column
+            ]
             continue
-        parse = FAST_PARSERS.get(key)
+        parse = _CSV_PARSERS.get(key)
         if parse is None:  # export-only columns, ignored on import
             continue
         if key in _MOSTLY_DISTINCT:
@@ -94,6 +120,27 @@ def plain_records(keys: Sequence[str], records: Sequence[Sequence[str]]) -> list
         plain.append(None if index in declined else _plain_row(*fields))
     return plain
 
+
+def _csv_text(text: str) -> str:
+    # The export put an apostrophe before text that a spreadsheet would run as a formula.
+    # What it hid is stripped as every value of an import is (the model path does the same).
+    return restored(text).strip() if text[0] == "'" else text
+
+
+def _restoring(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    def parse_cell(text: str) -> Any:
+        return parse(restored(text).strip()) if text[0] == "'" else parse(text)
+
+    return parse_cell
+
+
+# The fast parsers as a CSV's cells need them: free text restored from its defused form
+# (``spreadsheet.defused``) first. A plain text column's parser is the restoring itself, so a
+# cell costs no more calls than before.
+_CSV_PARSERS: dict[str, Callable[[str], Any]] = {
+    key: parse if key not in TEXT_KEYS else _csv_text if parse is fast_plain else _restoring(parse)
+    for key, parse in FAST_PARSERS.items()
+}
 
 # Columns whose cells seldom repeat, so that remembering them would cost more than it saves.
 _MOSTLY_DISTINCT = frozenset({"registration_number", "address", "latitude", "longitude"})

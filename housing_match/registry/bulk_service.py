@@ -39,7 +39,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from housing_match.auth import Actor, Principal
-from housing_match.errors import Conflict, NotPermitted, UnprocessableEntity
+from housing_match.errors import Conflict, NotPermitted, PayloadTooLarge, UnprocessableEntity
 from housing_match.history.service import record_change
 from housing_match.models import Organisation, OrganisationKind
 from housing_match.organisations.repository import OrganisationRepository
@@ -64,6 +64,8 @@ from housing_match.registry.schemas import DwellingStatus
 from housing_match.registry.service import rule_profiles, today
 
 Progress = Callable[[int], None]
+# A report lists every rejected row and the others up to this many (a response of a register's
+# every row would be tens of megabytes); the CLI's written report lists them all.
 REPORTED_ROWS_MAX = 10_000
 # Below this, starting worker processes costs more than it saves.
 POOL_THRESHOLD_ROWS = 5_000
@@ -137,16 +139,24 @@ class ImportReport:
     rejected: int = 0
     dry_run: bool = False
     rows: list[RowOutcome] = field(default_factory=list)
+    # Rows accepted, updated or unchanged that ``rows`` leaves out (beyond the listed ones).
+    unlisted: int = 0
 
     def count(self, outcome: RowOutcome) -> None:
         setattr(self, outcome.outcome, getattr(self, outcome.outcome) + 1)
 
 
-def read_source(raw: bytes, *, filename: str | None = None) -> tuple[int, Iterator[SourceRow]]:
+def read_source(
+    raw: bytes, *, filename: str | None = None, limits: bulk_format.ReadLimits | None = None
+) -> tuple[int, Iterator[SourceRow]]:
+    """The rows of a CSV or GeoJSON file. ``limits`` (a request's) are checked before any row
+    is prepared; the CLI imports an operator's own files without them."""
     try:
         if bulk_format.sniff_format(raw, filename) == "geojson":
-            return bulk_format.read_geojson(raw)
-        return bulk_format.read_csv(raw)
+            return bulk_format.read_geojson(raw, limits)
+        return bulk_format.read_csv(raw, limits)
+    except bulk_format.TooManyRows as exc:
+        raise PayloadTooLarge(str(exc)) from exc
     except bulk_format.FileFormatError as exc:
         raise UnprocessableEntity(str(exc)) from exc
 
@@ -160,7 +170,10 @@ def import_dwellings(
     dry_run: bool = False,
     progress: Progress | None = None,
     workers: int | None = None,
+    listed_rows: int | None = REPORTED_ROWS_MAX,
 ) -> ImportReport:
+    """Imports the rows; the report lists every rejected row and the others up to
+    ``listed_rows`` (None: every row)."""
     if importer.kind not in {OrganisationKind.MUNICIPALITY, OrganisationKind.SUPPORT_CORPORATION}:
         raise NotPermitted("Imports are for municipalities and support corporations.")
     if workers is None:
@@ -183,7 +196,7 @@ def import_dwellings(
                 writer.write(chunk)
                 if progress is not None:
                     progress(len(chunk))
-        report = writer.finish(total_rows=total_rows, dry_run=dry_run)
+        report = writer.finish(total_rows=total_rows, dry_run=dry_run, listed_rows=listed_rows)
     except (IntegrityError, psycopg.errors.IntegrityError) as exc:
         raise Conflict(
             "Another change to the same dwellings landed during the import; nothing was "
@@ -469,7 +482,7 @@ class _ImportWriter:
         else:
             self.repository.insert_new(new_lines)
 
-    def finish(self, *, total_rows: int, dry_run: bool) -> ImportReport:
+    def finish(self, *, total_rows: int, dry_run: bool, listed_rows: int | None) -> ImportReport:
         # The COPY must be complete (and its rows checked) before the UPDATE reads the table.
         self.__exit__(None, None, None)
         changed = self.repository.update_changed(
@@ -486,14 +499,17 @@ class _ImportWriter:
         report.updated = counts["updated"]
         report.unchanged = counts["unchanged"]
         report.rejected = counts["rejected"]
+        listed = len(self.outcomes) if listed_rows is None else listed_rows
         for number in sorted(self.outcomes):
             kept = self.outcomes[number]
-            if kept[0] == "rejected" or len(report.rows) < REPORTED_ROWS_MAX:
+            if kept[0] == "rejected" or len(report.rows) < listed:
                 report.rows.append(
                     RowOutcome(
                         number, kept[1], kept[0], uuid.UUID(kept[2]) if kept[2] else None, kept[3]
                     )
                 )
+            else:
+                report.unlisted += 1
         if report.accepted or report.updated:
             # New dwellings are recorded once per import (their state is the row itself until
             # a later change records its own before); each update has its own before/after.

@@ -313,7 +313,8 @@ class ImportRowRead(BaseModel):
 
 
 class ImportReportRead(BaseModel):
-    """What an import did. Every rejected row is listed; the others up to 10,000 rows."""
+    """What an import did. Every rejected row is listed; the others up to 10,000 rows, and
+    ``unlisted_rows`` says how many of them were left out."""
 
     dry_run: bool
     total_rows: int
@@ -322,6 +323,10 @@ class ImportReportRead(BaseModel):
     unchanged: int
     rejected: int
     rows: list[ImportRowRead]
+    unlisted_rows: int = Field(
+        description="Accepted, updated or unchanged rows not listed in `rows` (beyond the "
+        "first 10,000 listed); 0 when every row is listed."
+    )
 
 
 class ImportColumnRead(BaseModel):

@@ -178,3 +178,28 @@ def test_pages_csv_and_geojson(
         "below",
         "too_few_comparables",
     }
+
+
+def test_geojson_is_typed_for_gis_tools(
+    client: TestClient, municipality: OrgFixture, neighbourhood: dict[str, str]
+) -> None:
+    """GDAL (through pyogrio) reads the numbers as numbers, the nested rent balance included:
+    it is flattened into rent_balance_* properties, as GDAL's own option would."""
+    import io
+
+    import pyogrio.raw
+
+    body = client.get(PATH, params={"format": "geojson"}, headers=municipality.headers).content
+    meta, _, _, values = pyogrio.raw.read(io.BytesIO(body))
+    kinds = zip(meta["ogr_types"], meta["ogr_subtypes"], strict=True)
+    types = dict(zip(meta["fields"], kinds, strict=True))
+    assert types["rent_yen"] == ("OFTInteger", "OFSTNone")
+    assert types["floor_area_m2"][0] == "OFTReal"
+    assert types["rent_balance_rent_per_m2_yen"][0] == "OFTReal"
+    assert types["rent_balance_ratio_to_median"][0] == "OFTReal"
+    assert types["rent_balance_comparable_count"] == ("OFTInteger", "OFSTNone")
+    assert types["rent_balance_out_of_balance"] == ("OFTInteger", "OFSTBoolean")
+    assert "rent_balance" not in types
+    by_field = dict(zip(meta["fields"], values, strict=True))
+    dear = list(by_field["registration_number"]).index("DEAR")
+    assert by_field["rent_balance_ratio_to_median"][dear] == pytest.approx(1.8)

@@ -495,3 +495,41 @@ def test_the_plain_path_checks_against_the_profile_in_force() -> None:
     after = bulk_prepare.prepare_text(context, KEYS, (2, text))
     assert before.violations[0]
     assert not after.violations[0]
+
+
+def test_both_paths_restore_text_that_an_export_defused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A CSV export puts an apostrophe before formula-like text; the plain path and the
+    model path both take it off, and only that one."""
+    rng = random.Random(SEED + 3)
+    defused = ["'=1+1", "'+81-3", "''@twice", "'-2", "'plain apostrophe", "' =spaced"]
+    rows: list[list[str]] = []
+    for index in range(60):
+        row = _base(rng)
+        row["registration_number"] = f"{defused[index % len(defused)]}-{index}"
+        row["address"] = defused[(index + 1) % len(defused)]
+        row["notes"] = defused[(index + 2) % len(defused)]
+        cells = [row.get(key, "") for key in KEYS]
+        if index % 3 == 0:
+            cells[KEYS.index("rent_yen")] = "4万円"  # declined: the model path decides
+        rows.append(cells)
+    context = _context(OrganisationKind.MUNICIPALITY)
+    text = _csv_text(rows)
+    fast = bulk_prepare.prepare_text(context, KEYS, (2, text))
+    monkeypatch.setattr(bulk_plain, "plain_records", lambda keys, records: [None] * len(records))
+    slow = bulk_prepare.prepare_text(context, KEYS, (2, text))
+    assert fast.registration_numbers == slow.registration_numbers
+    assert [line and line[36:] for line in fast.lines] == [
+        line and line[36:] for line in slow.lines
+    ]
+    restored = {
+        "'=1+1": "=1+1",
+        "'+81-3": "+81-3",
+        "''@twice": "'@twice",
+        "'-2": "-2",
+        "' =spaced": "=spaced",  # stripped, as every imported value is
+    }
+    for number, cells in zip(fast.registration_numbers, rows, strict=True):
+        original = cells[KEYS.index("registration_number")]
+        prefix = original.rsplit("-", 1)[0]
+        expected = restored.get(prefix, prefix) + "-" + original.rsplit("-", 1)[1]
+        assert number == expected, (original, number)
