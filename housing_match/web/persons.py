@@ -97,7 +97,7 @@ MESSAGES: dict[str, str] = {
     "reference:string_pattern_mismatch": (
         "ケース番号は半角英数字と「-」「_」「.」で入力してください（例：OSK-2026-014）。氏名は入れません"
     ),
-    "home_municipality_code": "帰住予定地を一覧から選んでください",
+    "home_municipality_code:value_error": "帰住予定地を一覧から選んでください",
     "consent": "同意を得た日は今日以前の日付にしてください",
 }
 
@@ -412,7 +412,11 @@ def person_page(
             "sharing": [
                 (
                     CONSENT_RECIPIENT_LABELS_JA[recipient],
-                    [SHARED_FIELD_LABELS_JA[f] for f in person.consent.sharing.get(recipient, [])],
+                    [  # in the form's order, not the stored (alphabetical) one
+                        label
+                        for f, label in SHARED_FIELD_LABELS_JA.items()
+                        if f in person.consent.sharing.get(recipient, [])
+                    ],
                 )
                 for recipient in ConsentRecipient
             ],
