@@ -114,6 +114,8 @@ def test_staff_register_a_person_on_the_pages_and_edit_it(
     expect(page.locator("[data-error-summary]")).to_be_focused()
     assert_accessible(page, "the person form with errors")
     _shots(page, "person-form-errors")
+    page.evaluate("() => window.scrollTo(0, 0)")
+    screenshot(page, "person-form-errors-top", full_page=False)  # the summary and first fields
 
     # Categories, household, municipality: the ceiling follows the household.
     page.get_by_label("ケース番号").fill("OSK-2026-101")
@@ -124,6 +126,8 @@ def test_staff_register_a_person_on_the_pages_and_edit_it(
     page.get_by_label("世帯の人数").fill("3")
     page.get_by_label("世帯の人数").press("Tab")
     expect(page.locator("#ceiling [data-ceiling-yen]")).to_have_text("52,000円")
+    page.locator("#ceiling").scroll_into_view_if_needed()
+    screenshot(page, "person-form-ceiling", full_page=False)
     page.get_by_label("段差なく出入りできること（1階、またはエレベーターあり）").check()
 
     # An anchor placed by clicking the map, its distance set with the slider.
