@@ -333,6 +333,7 @@ def account_page(request: Request, session: SessionDep) -> Response:
     organisation = service.organisation_of(session, user)
     context: dict[str, Any] = {
         "user": user,
+        "signed_in": True,
         "organisation": organisation,
         "organisation_kind_ja": ORGANISATION_KIND_LABELS_JA[OrganisationKind(organisation.kind)],
         "role_ja": USER_ROLE_LABELS_JA[UserRole(user.role)],

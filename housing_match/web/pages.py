@@ -18,8 +18,8 @@ from housing_match.web.templating import render
 router = APIRouter(include_in_schema=False)
 
 
-@router.get("/", response_class=HTMLResponse)
 def start_page(request: Request) -> HTMLResponse:
+    """What anyone who is not a center's signed-in staff sees at / (web/center.py routes it)."""
     return render(request, "pages/index.html")
 
 
