@@ -105,13 +105,20 @@ def hash_api_key(key: str) -> str:
 
 
 def authenticate(
-    request: Request, session: Session, credentials: HTTPAuthorizationCredentials | None
+    request: Request,
+    session: Session,
+    credentials: HTTPAuthorizationCredentials | None,
+    *,
+    form_csrf_checked: bool = False,
 ) -> Principal:
-    """The caller: an API key when one is sent, else a person's web session, if any."""
+    """The caller: an API key when one is sent, else a person's web session, if any.
+    ``form_csrf_checked``: a page's form whose CSRF field was checked (see sessions)."""
     if credentials is None:
         session_token = request.cookies.get(SESSION_COOKIE)
         if session_token:
-            return _principal_of_web_session(request, session, session_token)
+            return _principal_of_web_session(
+                request, session, session_token, form_csrf_checked=form_csrf_checked
+            )
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise Unauthenticated("Send an API key as 'Authorization: Bearer <key>'.")
     found = ApiKeyRepository(session).find_active_credential(hash_api_key(credentials.credentials))
@@ -138,8 +145,10 @@ def get_principal(
     return authenticate(request, session, credentials)
 
 
-def _principal_of_web_session(request: Request, session: Session, token: str) -> Principal:
-    found = resolve_session_principal(session, request, token)
+def _principal_of_web_session(
+    request: Request, session: Session, token: str, *, form_csrf_checked: bool = False
+) -> Principal:
+    found = resolve_session_principal(session, request, token, form_csrf_checked=form_csrf_checked)
     return Principal(
         organisation_id=found.organisation_id,
         organisation_slug=found.organisation_slug,

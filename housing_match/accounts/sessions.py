@@ -38,16 +38,19 @@ def idle_timeout() -> timedelta:
     return timedelta(minutes=get_settings().session_idle_minutes)
 
 
-def resolve_session_principal(session: Session, request: Request, token: str) -> LiveSession:
+def resolve_session_principal(
+    session: Session, request: Request, token: str, *, form_csrf_checked: bool = False
+) -> LiveSession:
     """The signed-in session behind this cookie, for an API call (401 when there is none; 403
-    when a state-changing request lacks the session's CSRF token)."""
+    when a state-changing request lacks the session's CSRF token). A page's form sends the
+    token as a field instead: ``form_csrf_checked`` says its CsrfForm dependency checked it."""
     repository = WebSessionRepository(session)
     found = repository.find_live_principal(session_token_hash(token), idle=idle_timeout())
     if found is None:
         raise Unauthenticated(
             "The session has ended (signed out, idle or expired): sign in again at /login."
         )
-    if request.method not in SAFE_METHODS:
+    if request.method not in SAFE_METHODS and not form_csrf_checked:
         sent = request.headers.get(CSRF_HEADER, "")
         if not hmac.compare_digest(sent.encode(), csrf_token_of_session(token).encode()):
             raise NotPermitted(

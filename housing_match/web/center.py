@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, Request, status
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from housing_match.accounts.csrf import set_csrf_cookie
+from housing_match.accounts.csrf import CsrfForm, set_csrf_cookie
 from housing_match.accounts.sessions import SESSION_COOKIE
 from housing_match.auth import Principal, authenticate
 from housing_match.db import SessionDep
@@ -46,18 +46,19 @@ def _sign_in_first(request: Request) -> StarletteHTTPException:
     )
 
 
-def page_principal(request: Request, session: SessionDep) -> Principal | None:
+def page_principal(
+    request: Request, session: SessionDep, *, form_csrf_checked: bool = False
+) -> Principal | None:
     """The signed-in user of a page, or None for a visitor without a (valid) session."""
     if not request.cookies.get(SESSION_COOKIE):
         return None
     try:
-        return authenticate(request, session, None)
+        return authenticate(request, session, None, form_csrf_checked=form_csrf_checked)
     except Unauthenticated:
         return None
 
 
-def center_staff(request: Request, session: SessionDep) -> Principal:
-    principal = page_principal(request, session)
+def _center(request: Request, principal: Principal | None) -> Principal:
     if principal is None:
         raise _sign_in_first(request)
     if principal.kind is not OrganisationKind.CENTER:
@@ -65,7 +66,18 @@ def center_staff(request: Request, session: SessionDep) -> Principal:
     return principal
 
 
+def center_staff(request: Request, session: SessionDep) -> Principal:
+    """For a page read with GET."""
+    return _center(request, page_principal(request, session))
+
+
+def center_staff_posting(request: Request, session: SessionDep, form: CsrfForm) -> Principal:
+    """For a page's form: its CSRF field checked first (CsrfForm), so no header is needed."""
+    return _center(request, page_principal(request, session, form_csrf_checked=True))
+
+
 CenterStaff = Annotated[Principal, Depends(center_staff)]
+CenterStaffPosting = Annotated[Principal, Depends(center_staff_posting)]
 
 
 def render_center(

@@ -51,7 +51,7 @@ from housing_match.vocabulary import (
     PersonCategory,
     RiskKind,
 )
-from housing_match.web.center import CenterStaff, render_center
+from housing_match.web.center import CenterStaff, CenterStaffPosting, render_center
 from housing_match.web.forms import FormErrors, errors_from_validation, unflatten
 from housing_match.web.templating import render
 
@@ -338,7 +338,7 @@ def _form_page(
             "today": today_jst(),
             **_ceiling_context(values.get("home_municipality_code"), values.get("household_size")),
         },
-        status_code=422 if errors else status.HTTP_200_OK  # 422: htmx and tests tell it apart,
+        status_code=422 if errors else status.HTTP_200_OK,  # 422: htmx and tests tell it apart,
     )
 
 
@@ -357,7 +357,7 @@ def new_person_page(request: Request, principal: CenterStaff) -> Response:
 
 @router.post("/persons/new")
 def create_person(
-    request: Request, session: SessionDep, principal: CenterStaff, form: CsrfForm
+    request: Request, session: SessionDep, principal: CenterStaffPosting, form: CsrfForm
 ) -> Response:
     submission = Submission(form.multi_items())
     try:
@@ -453,7 +453,7 @@ def edit_person_page(
 def update_person(
     request: Request,
     session: SessionDep,
-    principal: CenterStaff,
+    principal: CenterStaffPosting,
     person_id: uuid.UUID,
     form: CsrfForm,
 ) -> Response:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -39,7 +38,7 @@ class StaffUser:
 
 
 @pytest.fixture
-def center_staff(committed_session: Session) -> Iterator[StaffUser]:
+def center_staff(committed_session: Session) -> StaffUser:
     """A center with one active staff member: known password, TOTP enrolled."""
     suffix = uuid.uuid4().hex[:8]
     center: Organisation = create_organisation(
@@ -61,7 +60,7 @@ def center_staff(committed_session: Session) -> Iterator[StaffUser]:
     user.totp_secret = totp.seal(secret)
     user.activated_at = datetime.now(UTC)
     committed_session.commit()
-    yield StaffUser(email=email, totp_secret=secret)
+    return StaffUser(email=email, totp_secret=secret)
 
 
 def _sign_in(page: Page, base_url: str, user: StaffUser) -> None:

@@ -17,7 +17,8 @@ PAGE = {"Accept": "text/html"}
 
 
 def _headers(user: UserFixture) -> dict[str, str]:
-    return {**PAGE, **user.headers}
+    """What a browser sends: the session cookie; a form carries its CSRF token as a field."""
+    return {**PAGE, "Cookie": user.headers["Cookie"]}
 
 
 def _form(reference: str = "OSK-2026-014", **extra: Any) -> dict[str, Any]:
