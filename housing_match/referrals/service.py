@@ -33,6 +33,7 @@ from housing_match.errors import BadRequest, Conflict, NotPermitted, ResourceNot
 from housing_match.history.service import record_change, snapshot
 from housing_match.jobs import JobReport, attempt
 from housing_match.matching.repository import PersonReadLogRepository, PersonRepository
+from housing_match.matching.vocabulary import SharedField
 from housing_match.models import OrganisationKind, Referral, ReferralEvent, Vacancy
 from housing_match.pagination import INVALID_CURSOR, decode_cursor, encode_cursor
 from housing_match.referrals.mapping import Viewer, hold_active, referral_read
@@ -42,12 +43,15 @@ from housing_match.referrals.repository import (
     ReferralRepository,
 )
 from housing_match.referrals.schemas import (
+    MatchSnapshot,
     ReasonCount,
     ReasonRead,
     ReasonsRead,
     ReferralCreate,
     ReferralRead,
     ReferralSummary,
+    SharedExplanation,
+    SharedProfile,
     StateCount,
 )
 from housing_match.referrals.snapshot import consented_fields, freeze_match, shared_profile
@@ -85,6 +89,17 @@ class ReadPurpose:
     READ = "referral.read"
     LIST = "referral.list"
     UPDATE = "referral.update"
+    PREVIEW = "referral.preview"
+
+
+@dataclass(frozen=True)
+class ReferralPreview:
+    person_id: uuid.UUID
+    vacancy: Vacancy
+    fields: list[SharedField] | None
+    profile: SharedProfile | None = None
+    explanation: SharedExplanation | None = None
+    snapshot: MatchSnapshot | None = None
 
 
 def _hold_duration() -> timedelta:
@@ -363,6 +378,41 @@ def create_referral(session: Session, principal: Principal, data: ReferralCreate
     _emit(session, referral, vacancy, WebhookEventType.CREATED, now=now)
     _log_reads(session, principal, [referral], ReadPurpose.CREATE)
     return _read(session, principal, referral, now=now, with_events=True)
+
+
+def preview_referral(
+    session: Session, principal: Principal, data: ReferralCreate
+) -> ReferralPreview:
+    """What the corporation would see if the person were referred to the vacancy now: the
+    same consent filtering and frozen explanation as ``create_referral``, nothing held or
+    written but the read log. ``fields`` None: the person has not consented to a referral."""
+    person = PersonRepository(session).get_with_details(data.person_id)
+    if person is None or person.center_id != principal.organisation_id:
+        raise ResourceNotFound("No such person of your center.")
+    vacancy = VacancyRepository(session).get(data.vacancy_id)
+    dwelling = None if vacancy is None else DwellingRepository(session).get(vacancy.dwelling_id)
+    if vacancy is None or dwelling is None:
+        raise ResourceNotFound("No such vacancy.")
+    PersonReadLogRepository(session).record(
+        [person.id],
+        organisation_id=principal.organisation_id,
+        api_key_id=principal.api_key_id,
+        user_id=principal.user_id,
+        purpose=ReadPurpose.PREVIEW,
+    )
+    fields = consented_fields(person)
+    if fields is None:
+        return ReferralPreview(person_id=person.id, vacancy=vacancy, fields=None)
+    now = ReferralRepository(session).database_now()
+    frozen = freeze_match(session, person, vacancy, dwelling, fields, now=now)
+    return ReferralPreview(
+        person_id=person.id,
+        vacancy=vacancy,
+        fields=fields,
+        profile=shared_profile(person, fields),
+        explanation=frozen.explanation,
+        snapshot=frozen.snapshot,
+    )
 
 
 # --- transitions ---------------------------------------------------------------------------
