@@ -100,9 +100,7 @@ def _match(
     relax: HardConstraint | None,
     radius_factor: float | None,
 ) -> tuple[PersonRead, MatchResult]:
-    person = matching_service.read_model(
-        matching_service.get_person(session, principal, person_id)
-    )
+    person = matching_service.read_model(matching_service.get_person(session, principal, person_id))
     result = matching_service.match_person(
         session,
         principal,

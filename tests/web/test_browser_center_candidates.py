@@ -27,11 +27,11 @@ from housing_match.auth import CLI_ACTOR
 from housing_match.models import Organisation, OrganisationKind, UserRole
 from housing_match.organisations.schemas import OrganisationCreate
 from housing_match.organisations.service import create_api_key, create_organisation
+from housing_match.served import Server
 from tests.accounts.pages import next_code
 from tests.conftest import OrgFixture
 from tests.matching.factories import at, create_person, home
 from tests.web.browser import WIDE, assert_accessible, screenshot
-from housing_match.served import Server
 from tests.web.conftest import BROWSER, OpenPage
 
 pytestmark = BROWSER
@@ -102,9 +102,7 @@ def world(committed_session: Session, api: TestClient) -> World:
         "location": at(north_m=300),
         "max_distance_m": 3000,
     }
-    person_id = create_person(
-        api, center_key, reference=reference, places={"anchors": [anchor]}
-    )
+    person_id = create_person(api, center_key, reference=reference, places={"anchors": [anchor]})
     for north, east, rent in ((200, 100, 42_000), (-500, 600, 47_000), (900, -300, 58_000),
                               (-800, -900, 61_000)):  # fmt: skip
         home(

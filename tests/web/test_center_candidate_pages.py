@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from housing_match.models import UserRole
+from housing_match.models import OrganisationKind, UserRole
 from tests.accounts.pages import csrf_of
 from tests.conftest import MakeOrganisation, MakeUser, OrgFixture, UserFixture
 from tests.matching.factories import create_person, home, matches
-from housing_match.models import OrganisationKind
 
 PAGE = {"Accept": "text/html"}
 
@@ -123,9 +122,7 @@ def test_no_consent_no_send_button(
     municipality: OrgFixture,
     make_user: MakeUser,
 ) -> None:
-    person_id = create_person(
-        client, center, consent={"given_on": "2026-01-05", "sharing": {}}
-    )
+    person_id = create_person(client, center, consent={"given_on": "2026-01-05", "sharing": {}})
     _, vacancy_id = home(client, corporation, municipality, rent_yen=40_000)
     staff = make_user(center, role=UserRole.STAFF)
     preview = client.get(
