@@ -161,11 +161,11 @@ def test_staff_see_candidates_relax_print_and_refer(open_page: OpenPage, world: 
     expect(page.get_by_role("heading", level=1)).to_have_text("候補住宅（ケース会議用）")
     expect(page.locator("main")).not_to_contain_text(world.reference)
     expect(page.locator("section.print-candidate")).to_have_count(2)
-    assert page.evaluate(
-        "() => [...document.styleSheets].some(s => { try { return [...s.cssRules].some("
-        "r => r.cssText.startsWith('@page') && r.cssText.includes('A4')); }"
-        " catch (e) { return false; } })"
+    page_sizes = page.evaluate(
+        "() => [...document.styleSheets].flatMap(s => [...s.cssRules])"
+        ".filter(r => r instanceof CSSPageRule).map(r => r.style.getPropertyValue('size'))"
     )
+    assert [size.lower() for size in page_sizes] == ["a4"]
     assert_accessible(page, "the print view")
     screenshot(page, "candidates-print")
     page.emulate_media(media="print")
@@ -178,7 +178,7 @@ def test_staff_see_candidates_relax_print_and_refer(open_page: OpenPage, world: 
     page.locator("li.candidate").first.get_by_role("link", name="この住宅に入居相談する").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("入居相談の確認")
     shared = page.get_by_role("region", name="居住支援法人に伝わる内容")
-    expect(shared).to_contain_text("世帯人数、要配慮者の区分、住まいの条件")
+    expect(shared).to_contain_text("要配慮者の区分、世帯人数、住まいの条件")
     expect(shared).not_to_contain_text(world.reference)
     expect(shared).not_to_contain_text("通院先")  # the staff's label for the place is not sent
     assert_accessible(page, "the referral preview")
