@@ -98,7 +98,7 @@ def world(committed_session: Session, api: TestClient) -> World:
     reference = f"OSK-{uuid.uuid4().hex[:6]}"
     anchor: dict[str, Any] = {
         "kind": "psychiatric_hospital",
-        "label": "通院先",
+        "label": "こころクリニック",
         "location": at(north_m=300),
         "max_distance_m": 3000,
     }
@@ -141,7 +141,7 @@ def test_staff_see_candidates_relax_print_and_refer(open_page: OpenPage, world: 
     expect(first).to_contain_text("45,000円")
     expect(first).to_contain_text("上限 50,000円")
     expect(first.get_by_role("table", name=re.compile("点数の内訳"))).to_be_visible()
-    expect(first).to_contain_text("通院先まで")
+    expect(first).to_contain_text("こころクリニックまで")
     expect(page.locator("#candidates-map .leaflet-marker-icon")).to_have_count(2)
     assert_accessible(page, "the candidates")
     screenshot(page, "candidates")
@@ -160,7 +160,9 @@ def test_staff_see_candidates_relax_print_and_refer(open_page: OpenPage, world: 
     page.get_by_role("link", name="ケース会議用に印刷する").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("候補住宅（ケース会議用）")
     expect(page.locator("main")).not_to_contain_text(world.reference)
+    expect(page.locator("main")).not_to_contain_text("こころクリニック")
     expect(page.locator("section.print-candidate")).to_have_count(2)
+    page.wait_for_load_state("load")  # every stylesheet in
     page_sizes = page.evaluate(
         "() => [...document.styleSheets].flatMap(s => [...s.cssRules])"
         ".filter(r => r instanceof CSSPageRule).map(r => r.style.getPropertyValue('size'))"
@@ -180,7 +182,9 @@ def test_staff_see_candidates_relax_print_and_refer(open_page: OpenPage, world: 
     shared = page.get_by_role("region", name="居住支援法人に伝わる内容")
     expect(shared).to_contain_text("要配慮者の区分、世帯人数、住まいの条件")
     expect(shared).not_to_contain_text(world.reference)
-    expect(shared).not_to_contain_text("通院先")  # the staff's label for the place is not sent
+    expect(shared).not_to_contain_text(
+        "こころクリニック"
+    )  # the staff's label for the place is not sent
     assert_accessible(page, "the referral preview")
     screenshot(page, "referral-preview")
     page.get_by_role("button", name="この内容で入居相談を送る").click()
