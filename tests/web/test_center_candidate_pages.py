@@ -61,6 +61,7 @@ def test_candidates_show_the_matchers_answer_and_print_leaves_the_person_out(
     )
     assert relaxed.status_code == 200
     assert "増えた候補は1件" in relaxed.text
+    assert "23,000円超過" in relaxed.text  # 70,000 rent and 3,000 common fee against 50,000
 
     printed = client.get(f"/persons/{person_id}/candidates/print", headers=_headers(staff))
     assert printed.status_code == 200
