@@ -45,6 +45,7 @@ from housing_match.referrals.repository import (
     ReferralRepository,
 )
 from housing_match.referrals.schemas import (
+    MatchSnapshot,
     ReasonCount,
     ReasonRead,
     ReasonsRead,
@@ -97,6 +98,17 @@ class ReadPurpose:
     READ = "referral.read"
     LIST = "referral.list"
     UPDATE = "referral.update"
+    PREVIEW = "referral.preview"
+
+
+@dataclass(frozen=True)
+class ReferralPreview:
+    person_id: uuid.UUID
+    vacancy: Vacancy
+    fields: list[SharedField] | None
+    profile: SharedProfile | None = None
+    explanation: SharedExplanation | None = None
+    snapshot: MatchSnapshot | None = None
 
 
 def _hold_duration() -> timedelta:
@@ -449,6 +461,41 @@ def apply_consent(session: Session, principal: Principal, person: Person) -> int
         changed += 1
     session.flush()
     return changed
+
+
+def preview_referral(
+    session: Session, principal: Principal, data: ReferralCreate
+) -> ReferralPreview:
+    """What the corporation would see if the person were referred to the vacancy now: the
+    same consent filtering and frozen explanation as ``create_referral``, nothing held or
+    written but the read log. ``fields`` None: the person has not consented to a referral."""
+    person = PersonRepository(session).get_with_details(data.person_id)
+    if person is None or person.center_id != principal.organisation_id:
+        raise ResourceNotFound("No such person of your center.")
+    vacancy = VacancyRepository(session).get(data.vacancy_id)
+    dwelling = None if vacancy is None else DwellingRepository(session).get(vacancy.dwelling_id)
+    if vacancy is None or dwelling is None:
+        raise ResourceNotFound("No such vacancy.")
+    PersonReadLogRepository(session).record(
+        [person.id],
+        organisation_id=principal.organisation_id,
+        api_key_id=principal.api_key_id,
+        user_id=principal.user_id,
+        purpose=ReadPurpose.PREVIEW,
+    )
+    fields = consented_fields(person)
+    if fields is None:
+        return ReferralPreview(person_id=person.id, vacancy=vacancy, fields=None)
+    now = ReferralRepository(session).database_now()
+    frozen = freeze_match(session, person, vacancy, dwelling, fields, now=now)
+    return ReferralPreview(
+        person_id=person.id,
+        vacancy=vacancy,
+        fields=fields,
+        profile=shared_profile(person, fields),
+        explanation=frozen.explanation,
+        snapshot=frozen.snapshot,
+    )
 
 
 # --- transitions ---------------------------------------------------------------------------

@@ -5,11 +5,13 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from housing_match.web.candidates import router as candidates_router
 from housing_match.web.center import router as center_router
 from housing_match.web.docs import install_docs
 from housing_match.web.errors import install_error_pages
 from housing_match.web.pages import router as pages_router
 from housing_match.web.persons import router as persons_router
+from housing_match.web.referrals import router as referrals_router
 from housing_match.web.templating import STATIC_DIR
 
 
@@ -21,3 +23,5 @@ def install_web(app: FastAPI) -> None:
     app.include_router(center_router)  # before the pages: "/" is the center's home when signed in
     app.include_router(pages_router)
     app.include_router(persons_router)
+    app.include_router(candidates_router)
+    app.include_router(referrals_router)
