@@ -106,8 +106,7 @@ def _match(
         principal,
         person_id,
         limit=limit,
-        relax=relax,
-        radius_factor=radius_factor,
+        relaxation=matching_service.relaxing(relax, radius_factor=radius_factor),
         weights=None,
     )
     return person, result
