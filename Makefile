@@ -26,7 +26,8 @@ test: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/pytest -n 2
+	$(BIN)/pytest -n 2 -m "not browser"
+	$(BIN)/pytest -p no:xdist -m browser
 
 openapi: setup
 	$(BIN)/housing-match openapi --output openapi/openapi.json

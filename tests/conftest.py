@@ -11,7 +11,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -35,25 +34,10 @@ from housing_match.testing import database_url_for_tests, recreate_database
 BROWSER_TEST_FILES = "test_browser_"
 
 
-@pytest.hookimpl(optionalhook=True)
-def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """Every browser test (tests/web/test_browser_*.py) on one worker, so one server and one
-    Chromium serve them all; the other tests are spread one by one. (xdist's own
-    ``--dist loadgroup`` no longer groups anything under pytest 9.)"""
-    from xdist.scheduler import LoadScopeScheduling
-
-    class BrowserTestsTogether(LoadScopeScheduling):  # type: ignore[misc]  # untyped
-        def _split_scope(self, nodeid: str) -> str:
-            file = nodeid.split("::", 1)[0].rsplit("/", 1)[-1]
-            return "browser" if file.startswith(BROWSER_TEST_FILES) else nodeid
-
-    return BrowserTestsTogether(config, log)
-
-
 @pytest.hookimpl(trylast=True)  # after any shuffling plugin
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Browser tests first: their worker starts on them while the other takes the rest."""
-    items.sort(key=lambda item: not item.path.name.startswith(BROWSER_TEST_FILES))
+    """Browser tests last when run together with the rest (``make test`` runs them apart)."""
+    items.sort(key=lambda item: item.path.name.startswith(BROWSER_TEST_FILES))
 
 
 @pytest.fixture(scope="session")
