@@ -209,9 +209,9 @@ def refused(
             [person_id],
             organisation_id=principal.organisation_id,
             api_key_id=principal.api_key_id,
+            user_id=principal.user_id,
             purpose=purpose,
             refused=True,
-            user_id=principal.user_id,
         )
 
     error.kept_writes.append(record)
@@ -309,6 +309,9 @@ def list_persons(
 def update_person(
     session: Session, principal: Principal, person_id: uuid.UUID, data: PersonUpdate
 ) -> Person:
+    """The person changed as given. A caller that changes the consent then calls
+    ``referrals.service.apply_consent`` in the same transaction (the API endpoint does), so
+    a withdrawal reaches open referrals: referrals build on this package, not the reverse."""
     person = own_person(session, principal, person_id, ReadPurpose.UPDATE)
     changed = sorted(data.model_fields_set)
     if data.reference is not None and data.reference != person.reference:
@@ -688,7 +691,7 @@ def read_log(
         last = rows[-1][0]
         next_cursor = encode_cursor({"t": last.read_at.isoformat(), "id": last.id})
     return ReadLogPage(
-        items=[read_entry(entry, organisation) for entry, organisation in rows],
+        items=[read_entry(entry, organisation, user) for entry, organisation, user in rows],
         next_cursor=next_cursor,
     )
 
