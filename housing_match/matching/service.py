@@ -309,9 +309,8 @@ def list_persons(
 def update_person(
     session: Session, principal: Principal, person_id: uuid.UUID, data: PersonUpdate
 ) -> Person:
-    """The person changed as given. A caller that changes the consent then calls
-    ``referrals.service.apply_consent`` in the same transaction (the API endpoint does), so
-    a withdrawal reaches open referrals: referrals build on this package, not the reverse."""
+    """The person changed as given; a change of consent also reaches the person's open
+    referrals (``referrals.service.apply_consent``), whichever page or endpoint made it."""
     person = own_person(session, principal, person_id, ReadPurpose.UPDATE)
     changed = sorted(data.model_fields_set)
     if data.reference is not None and data.reference != person.reference:
@@ -348,6 +347,12 @@ def update_person(
         raise Conflict("The change conflicts with another person of your center.") from exc
     _record(session, principal, person, "person.updated", changed)
     _log_reads(session, principal, [person.id], ReadPurpose.UPDATE)
+    if data.consent is not None:
+        # Imported here: referrals build on this package (their snapshot uses its criteria),
+        # and this is the one call back into them.
+        from housing_match.referrals.service import apply_consent
+
+        apply_consent(session, principal, person)
     return person
 
 
