@@ -25,7 +25,6 @@ from housing_match.matching.schemas import (
     ReadLogPage,
 )
 from housing_match.models import OrganisationKind
-from housing_match.referrals import service as referral_service
 from housing_match.responses import json_response
 
 router = APIRouter(tags=["persons"])
@@ -105,11 +104,7 @@ def read_person(session: SessionDep, principal: Center, person_id: uuid.UUID) ->
 def update_person(
     session: SessionDep, principal: Center, person_id: uuid.UUID, body: PersonUpdate
 ) -> PersonRead:
-    person = service.update_person(session, principal, person_id, body)
-    if body.consent is not None:
-        # A withdrawn consent reaches the person's open referrals in the same transaction.
-        referral_service.apply_consent(session, principal, person)
-    return service.read_model(person)
+    return service.read_model(service.update_person(session, principal, person_id, body))
 
 
 @router.delete(

@@ -45,6 +45,7 @@ from housing_match.models import (
     PersonPlace,
     PersonReadLogEntry,
     SupportPlanEntry,
+    User,
 )
 from housing_match.registry.mapping import geo_point, point_element
 from housing_match.schemas_common import GeoPoint
@@ -285,7 +286,9 @@ def person_read(person: Person, rent_ceiling: RentCeiling) -> PersonRead:
     )
 
 
-def read_entry(entry: PersonReadLogEntry, organisation: Organisation) -> ReadLogEntry:
+def read_entry(
+    entry: PersonReadLogEntry, organisation: Organisation, user: User | None
+) -> ReadLogEntry:
     kind, label = READ_PURPOSES.get(entry.purpose, (ReadKind.OTHER, entry.purpose))
     organisation_kind = OrganisationKind(organisation.kind)
     return ReadLogEntry(
@@ -297,6 +300,7 @@ def read_entry(entry: PersonReadLogEntry, organisation: Organisation) -> ReadLog
         organisation_kind_label_ja=ORGANISATION_KIND_LABELS_JA[organisation_kind],
         api_key_id=entry.api_key_id,
         user_id=entry.user_id,
+        user_name=None if user is None else user.name,
         purpose=entry.purpose,
         purpose_label_ja=label,
         kind=kind,

@@ -85,6 +85,7 @@ from housing_match.models import (
     Organisation,
     Person,
     PersonReadLogEntry,
+    User,
     Vacancy,
 )
 from housing_match.registry.accessibility import ground_floor_or_lift_sql, step_free_route_sql
@@ -189,12 +190,14 @@ class PersonReadLogRepository(RepositoryBase[PersonReadLogEntry]):
         after: tuple[datetime, int] | None,
         limit: int,
         refused: bool | None = None,
-    ) -> Sequence[tuple[PersonReadLogEntry, Organisation]]:
-        """Newest first, each with the reading organisation; ``after`` is the (read_at, id)
-        of the previous page's last entry (the person's index on read_at serves it)."""
+    ) -> Sequence[tuple[PersonReadLogEntry, Organisation, User | None]]:
+        """Newest first, each with the reading organisation and the user signed in, if any;
+        ``after`` is the (read_at, id) of the previous page's last entry (the person's index
+        on read_at serves it)."""
         statement = (
-            select(PersonReadLogEntry, Organisation)
+            select(PersonReadLogEntry, Organisation, User)
             .join(Organisation, Organisation.id == PersonReadLogEntry.organisation_id)
+            .outerjoin(User, User.id == PersonReadLogEntry.user_id)
             .where(PersonReadLogEntry.person_id == person_id)
         )
         if refused is not None:
@@ -207,7 +210,7 @@ class PersonReadLogRepository(RepositoryBase[PersonReadLogEntry]):
         statement = statement.order_by(
             PersonReadLogEntry.read_at.desc(), PersonReadLogEntry.id.desc()
         ).limit(limit)
-        return [(row[0], row[1]) for row in self.session.execute(statement).all()]
+        return [(row[0], row[1], row[2]) for row in self.session.execute(statement).all()]
 
 
 @dataclass(frozen=True)

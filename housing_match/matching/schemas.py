@@ -601,6 +601,9 @@ class ReadLogEntry(BaseModel):
         default=None,
         description="The signed-in staff member; null for a call made with an API key.",
     )
+    user_name: str | None = Field(
+        default=None, description="The staff member's name, as their organisation recorded it."
+    )
     purpose: str = Field(description="E.g. person.read, person.matches, referral.webhook.")
     purpose_label_ja: str
     kind: ReadKind

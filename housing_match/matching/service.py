@@ -209,9 +209,9 @@ def refused(
             [person_id],
             organisation_id=principal.organisation_id,
             api_key_id=principal.api_key_id,
+            user_id=principal.user_id,
             purpose=purpose,
             refused=True,
-            user_id=principal.user_id,
         )
 
     error.kept_writes.append(record)
@@ -309,6 +309,8 @@ def list_persons(
 def update_person(
     session: Session, principal: Principal, person_id: uuid.UUID, data: PersonUpdate
 ) -> Person:
+    """The person changed as given; a change of consent also reaches the person's open
+    referrals (``referrals.service.apply_consent``), whichever page or endpoint made it."""
     person = own_person(session, principal, person_id, ReadPurpose.UPDATE)
     changed = sorted(data.model_fields_set)
     if data.reference is not None and data.reference != person.reference:
@@ -345,6 +347,12 @@ def update_person(
         raise Conflict("The change conflicts with another person of your center.") from exc
     _record(session, principal, person, "person.updated", changed)
     _log_reads(session, principal, [person.id], ReadPurpose.UPDATE)
+    if data.consent is not None:
+        # Imported here: referrals build on this package (their snapshot uses its criteria),
+        # and this is the one call back into them.
+        from housing_match.referrals.service import apply_consent
+
+        apply_consent(session, principal, person)
     return person
 
 
@@ -688,7 +696,7 @@ def read_log(
         last = rows[-1][0]
         next_cursor = encode_cursor({"t": last.read_at.isoformat(), "id": last.id})
     return ReadLogPage(
-        items=[read_entry(entry, organisation) for entry, organisation in rows],
+        items=[read_entry(entry, organisation, user) for entry, organisation, user in rows],
         next_cursor=next_cursor,
     )
 

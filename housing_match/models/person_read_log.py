@@ -47,5 +47,3 @@ class PersonReadLogEntry(Base):
     # An attempt by another organisation, answered 404 and recorded for the owning center.
     # No Python-side default: the match statement's own INSERT stays as it is.
     refused: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
-    # Who, beyond the organisation and its API key, goes here once the service has user
-    # accounts: a nullable user id, shown in the read log (matching/service.py, read_log).

@@ -7,13 +7,13 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from housing_match.models import OrganisationKind
-from tests.conftest import MakeOrganisation, OrgFixture
+from housing_match.models import OrganisationKind, UserRole
+from tests.conftest import MakeOrganisation, MakeUser, OrgFixture, UserFixture
 from tests.matching.factories import create_person, home, person_payload
 
 
 def read_log(
-    client: TestClient, center: OrgFixture, person_id: str, **params: Any
+    client: TestClient, center: OrgFixture | UserFixture, person_id: str, **params: Any
 ) -> dict[str, Any]:
     response = client.get(f"/v1/persons/{person_id}/reads", params=params, headers=center.headers)
     assert response.status_code == 200, response.text
@@ -165,3 +165,28 @@ def test_unknown_persons_and_other_kinds(
     assert client.get(f"/v1/persons/{person}/reads", headers=corporation.headers).status_code == 403
     limit = client.get(f"/v1/persons/{person}/reads?limit=0", headers=center.headers)
     assert limit.status_code == 422
+
+
+def test_a_signed_in_user_is_named_and_another_centers_user_refused(
+    client: TestClient,
+    center: OrgFixture,
+    make_organisation: MakeOrganisation,
+    make_user: MakeUser,
+) -> None:
+    person = create_person(client, center)
+    staff = make_user(center, role=UserRole.STAFF)
+    assert client.get(f"/v1/persons/{person}/matches", headers=staff.headers).status_code == 200
+    outsider = make_user(make_organisation(OrganisationKind.CENTER), role=UserRole.STAFF)
+    assert client.get(f"/v1/persons/{person}", headers=outsider.headers).status_code == 404
+
+    refused, matched = read_log(client, center, person, limit=2)["items"]
+    assert (matched["purpose"], matched["user_id"], matched["user_name"]) == (
+        "person.matches",
+        str(staff.id),
+        "テスト 利用者",
+    )
+    assert matched["api_key_id"] is None
+    assert (refused["refused"], refused["user_id"]) == (True, str(outsider.id))
+    assert refused["organisation_id"] == str(outsider.organisation.id)
+    # The owner's own staff read the log through their sign-in as well.
+    assert read_log(client, staff, person)["items"][0]["id"] == refused["id"]

@@ -13,10 +13,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from housing_match.matching.vocabulary import SharedField
-from housing_match.models import HistoryEntry, OutboxEvent
+from housing_match.models import HistoryEntry, OutboxEvent, UserRole
 from housing_match.referrals.schemas import SharedProfile
 from housing_match.referrals.snapshot import PROFILE_FIELDS
-from tests.conftest import OrgFixture
+from tests.accounts.pages import csrf_of
+from tests.conftest import MakeUser, OrgFixture
 from tests.matching.factories import days_from_now
 from tests.referrals.factories import (
     FULL_CONSENT,
@@ -28,6 +29,7 @@ from tests.referrals.factories import (
 )
 from tests.referrals.test_referrals import assert_only_consented
 from tests.referrals.test_webhooks import register, run_worker
+from tests.web.test_center_person_pages import _form, _headers
 
 KEPT = ["categories", "household_size"]
 
@@ -194,3 +196,43 @@ def test_every_attribute_of_the_shared_profile_belongs_to_a_consented_group() ->
     grouped = {attribute for attributes in PROFILE_FIELDS.values() for attribute in attributes}
     assert set(SharedProfile.model_fields) - {"fields", "field_labels_ja"} == grouped
     assert set(PROFILE_FIELDS) == set(SharedField)
+
+
+def test_a_withdrawal_on_the_person_form_reaches_open_referrals_too(
+    client: TestClient,
+    center: OrgFixture,
+    corporation: OrgFixture,
+    municipality: OrgFixture,
+    make_user: MakeUser,
+) -> None:
+    staff = make_user(center, role=UserRole.STAFF)
+    created = client.post(
+        "/persons/new",
+        data={
+            "csrf_token": csrf_of(client.get("/persons/new", headers=_headers(staff))),
+            **_form(),
+        },
+        headers=_headers(staff),
+        follow_redirects=False,
+    )
+    assert created.status_code == 303, created.text
+    location = created.headers["location"]
+    person = location.rsplit("/", 1)[1]
+    vacancy = open_home(client, corporation, municipality, rent_yen=35_000, common_fee_yen=0)
+    referral_id = referred(client, center, person, vacancy)
+
+    edit = client.get(f"{location}/edit", headers=_headers(staff))
+    form = _form() | {"consent.sharing.support_corporation": ["household_size"]}
+    saved = client.post(
+        f"{location}/edit",
+        data={"csrf_token": csrf_of(edit), **form},
+        headers=_headers(staff),
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303, saved.text
+    seen = referral(client, corporation, referral_id)
+    assert seen["shared_profile"]["fields"] == ["household_size"]
+    assert seen["shared_profile"]["needs"] is None
+    assert seen["shared_profile"]["categories"] is None
+    [event] = [e for e in seen["events"] if e["kind"] == "consent_changed"]
+    assert "要配慮者の区分" in event["note"]
