@@ -5,6 +5,8 @@
  *   (or legend) into view, not just the bare input (the GOV.UK error summary's behaviour).
  * - htmx swaps a 422 answer like a 200: a form with errors comes back as 422 with the fields
  *   and their messages, and must replace the form (htmx would otherwise drop 4xx bodies).
+ * - A part swapped in that is marked data-focus-on-swap takes the focus (its tabindex=-1
+ *   heading, else itself).
  */
 (function () {
   "use strict";
@@ -56,5 +58,13 @@
   }
   document.addEventListener("htmx:load", function (event) {
     focusSummary(event.target);
+    // A part swapped in on request (an answer to a question the user asked) takes the focus
+    // at its heading, so that it is read next and the keyboard continues from there.
+    var answer = event.target.matches("[data-focus-on-swap]")
+      ? event.target
+      : event.target.querySelector("[data-focus-on-swap]");
+    if (answer && !event.target.querySelector("[data-error-summary]")) {
+      (answer.querySelector("[tabindex='-1']") || answer).focus();
+    }
   });
 })();
