@@ -26,6 +26,7 @@ from housing_match.errors import ResourceNotFound
 from housing_match.matching import service as matching_service
 from housing_match.matching.rules import HARD_CONSTRAINT_LABELS_JA, NOT_RELAXABLE, HardConstraint
 from housing_match.matching.schemas import MatchResult, PersonRead
+from housing_match.models import Person
 from housing_match.web.center import CenterStaff, render_center
 
 router = APIRouter(include_in_schema=False)
@@ -40,12 +41,19 @@ Relax = Annotated[HardConstraint | None, Query()]
 RadiusFactor = Annotated[float | None, Query(gt=1.0, le=10.0)]
 
 
-def relax_query(relax: HardConstraint | None, radius_factor: float | None) -> str:
+def relax_params(relax: HardConstraint | None, radius_factor: float | None) -> dict[str, str]:
+    """The relaxation as query parameters (or a form's hidden fields), so that a page or a
+    question asked under it keeps it."""
     params: dict[str, str] = {}
     if relax is not None:
         params["relax"] = relax.value
     if radius_factor is not None:
         params["radius_factor"] = f"{radius_factor:g}"
+    return params
+
+
+def relax_query(relax: HardConstraint | None, radius_factor: float | None) -> str:
+    params = relax_params(relax, radius_factor)
     return f"?{urlencode(params)}" if params else ""
 
 
@@ -185,16 +193,6 @@ def candidates_print(
     return render_center(request, "candidates/print.html", {"result": result})
 
 
-def relax_params(relax: HardConstraint | None, radius_factor: float | None) -> dict[str, str]:
-    """The relaxation as hidden fields of a form, so that a question asked under it keeps it."""
-    params: dict[str, str] = {}
-    if relax is not None:
-        params["relax"] = relax.value
-    if radius_factor is not None:
-        params["radius_factor"] = f"{radius_factor:g}"
-    return params
-
-
 def _partial(request: Request) -> bool:
     """htmx asks for the part alone (not on a history restore, which wants the page)."""
     return (
@@ -212,12 +210,16 @@ def _render_part(
     session: SessionDep,
     principal: CenterStaff,
     person_id: uuid.UUID,
+    person: Person | None = None,
     status_code: int = 200,
 ) -> Response:
+    """The part alone for htmx; otherwise a page of its own, headed by the person."""
     if _partial(request):
         return render_center(request, part, context, status_code)
-    person = matching_service.read_model(matching_service.get_person(session, principal, person_id))
-    return render_center(request, page, {**context, "person": person}, status_code)
+    if person is None:
+        person = matching_service.get_person(session, principal, person_id)
+    read = matching_service.read_model(person)
+    return render_center(request, page, {**context, "person": read}, status_code)
 
 
 @router.get("/persons/{person_id}/candidates/excluded")
@@ -274,8 +276,9 @@ def why_not(
     """Why one home is not among the candidates: a vacancy chosen from a list, or the
     registration number (or the vacancy's id) the staff member typed."""
     relaxation = matching_service.relaxing(relax, radius_factor=radius_factor)
-    # The person first: another center's person is a 404 page, whatever the home.
-    matching_service.get_person(session, principal, person_id)
+    # The person first: another center's person is a 404 page (and a refused read in the
+    # person's log), which the vacancy's own 404 below must not be mistaken for.
+    person = matching_service.get_person(session, principal, person_id)
     number = number.strip()
     error: str | None = None
     choices: list[Any] = []
@@ -323,5 +326,6 @@ def why_not(
         session=session,
         principal=principal,
         person_id=person_id,
+        person=person,
         status_code=422 if error else 200,
     )
