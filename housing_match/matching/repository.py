@@ -83,6 +83,7 @@ from housing_match.models import (
     MatchListing,
     MatchQuery,
     Organisation,
+    OrganisationKind,
     Person,
     PersonReadLogEntry,
     User,
@@ -931,6 +932,23 @@ class RenderedMatch:
     bits: FailureBits | None  # for a match statement
 
 
+def failure_set(
+    sql: MatchSql, checks: dict[HardConstraint, ColumnElement[bool]]
+) -> tuple[ColumnElement[int], FailureBits]:
+    """A listing's failures as one integer, a bit per constraint it fails (and one for
+    failing the loosened test), and what each bit stands for."""
+    loosened = sql.loosened()
+    bits = FailureBits.of(checks, loosened=loosened is not None, relaxed=sql.c.relax)
+    tests = [(checks[name], bit) for name, bit in bits.constraints.items()]
+    if loosened is not None and bits.loosened is not None:
+        tests.append((loosened, bits.loosened))
+    # A NULL test is a failure, as a false one.
+    failed: ColumnElement[int] = literal_column("0", Integer)
+    for check, bit in tests:
+        failed = failed + case((check, 0), else_=bit)
+    return failed, bits
+
+
 # Compiles for PostgreSQL with $n placeholders (and the psycopg dialect's casts).
 MATCH_DIALECT = PGDialect_psycopg(paramstyle="numeric_dollar")  # type: ignore[no-untyped-call]
 
@@ -1367,15 +1385,7 @@ class MatchRepository(RepositoryBase[MatchListing]):
         """
         sql = MatchSql(criteria)
         checks = sql.checks()
-        loosened = sql.loosened()
-        bits = FailureBits.of(checks, loosened=loosened is not None, relaxed=criteria.relax)
-        tests = [(checks[name], bit) for name, bit in bits.constraints.items()]
-        if loosened is not None and bits.loosened is not None:
-            tests.append((loosened, bits.loosened))
-        # A NULL test is a failure, as a false one.
-        failed: ColumnElement[int] = literal_column("0", Integer)
-        for check, bit in tests:
-            failed = failed + case((check, 0), else_=bit)
+        failed, bits = failure_set(sql, checks)
         # Narrow rows: a row's address (ctid) and its failures. Carrying the columns the
         # ranking reads would copy every considered home's arrays and location; the admitted
         # few are read again by address instead.
@@ -1463,6 +1473,107 @@ class MatchRepository(RepositoryBase[MatchListing]):
             anchor_distances_m=tuple(row[f"d_{index}"] for index in range(len(criteria.anchors))),
             zones=zones,
         )
+
+    def excluded(
+        self, criteria: MatchCriteria, constraint: HardConstraint, *, limit: int
+    ) -> list[ExcludedListing]:
+        """Homes of the search area that ``constraint`` keeps out of the match as it runs,
+        by the match's own failure sets: first those it alone keeps out (what relaxing it
+        would open up), then the cheapest. Empty when the constraint excludes nothing here
+        (moot for the person, or dropped by the relaxation)."""
+        sql = MatchSql(criteria)
+        failed, bits = failure_set(sql, sql.checks())
+        bit = bits.as_run[constraint]
+        if not bit:
+            return []
+        considered = (
+            select(
+                MatchListing.vacancy_id,
+                MatchListing.dwelling_id,
+                MatchListing.monthly_cost_yen,
+                failed.label("failed"),
+            )
+            .where(*sql.universe(relaxed=criteria.relax is not None))
+            .offset(0)  # the failures computed once per row, not again in the filter
+            .subquery("considered")
+        )
+        keeping_out = _bit_and(considered.c.failed, literal_column(str(bits.admitting), Integer))
+        statement = (
+            select(
+                considered.c.vacancy_id,
+                considered.c.dwelling_id,
+                considered.c.monthly_cost_yen,
+                considered.c.failed,
+                Dwelling.address,
+                Dwelling.registration_number,
+            )
+            .join(Dwelling, Dwelling.id == considered.c.dwelling_id)
+            .where(_bit_and(considered.c.failed, literal_column(str(bit), Integer)) != 0)
+            .order_by(keeping_out != bit, considered.c.monthly_cost_yen, considered.c.vacancy_id)
+            .limit(limit)
+        )
+        as_run = [(name, flag) for name, flag in bits.as_run.items() if flag]
+        return [
+            ExcludedListing(
+                vacancy_id=row.vacancy_id,
+                dwelling_id=row.dwelling_id,
+                address=row.address,
+                registration_number=row.registration_number,
+                monthly_cost_yen=row.monthly_cost_yen,
+                failed=tuple(name for name, flag in as_run if row.failed & flag),
+            )
+            for row in self.session.execute(statement)
+        ]
+
+    def vacancy_summaries(
+        self,
+        *,
+        registration_number: str | None = None,
+        vacancy_id: uuid.UUID | None = None,
+        limit: int,
+    ) -> list[Any]:
+        """Vacancies by their dwelling's registration number (of any authority), or by id, the
+        live ones first, then the newest: (id, address, registration number, status as
+        readers see it)."""
+        live = Vacancy.status.in_(("open", "held"))
+        statement = (
+            select(
+                Vacancy.id,
+                Dwelling.address,
+                Dwelling.registration_number,
+                effective_status().label("status"),
+            )
+            .join(Dwelling, Dwelling.id == Vacancy.dwelling_id)
+            .order_by(live.desc(), Vacancy.created_at.desc(), Vacancy.id)
+            .limit(limit)
+        )
+        if registration_number is not None:
+            # Numbers are unique per registering authority, which are municipalities: one
+            # probe of the (authority, number) unique index per municipality, where the
+            # number alone has no index of its own (each index costs the bulk import).
+            authorities = select(Organisation.id).where(
+                Organisation.kind == OrganisationKind.MUNICIPALITY.value
+            )
+            statement = statement.where(
+                Dwelling.authority_id.in_(authorities),
+                Dwelling.registration_number == registration_number,
+            )
+        if vacancy_id is not None:
+            statement = statement.where(Vacancy.id == vacancy_id)
+        return list(self.session.execute(statement).all())
+
+
+@dataclass(frozen=True)
+class ExcludedListing:
+    """A home of the search area that the match as run keeps out, and every constraint that
+    does (as run: a relaxed constraint only beyond its loosened limit)."""
+
+    vacancy_id: uuid.UUID
+    dwelling_id: uuid.UUID
+    address: str
+    registration_number: str
+    monthly_cost_yen: int
+    failed: tuple[HardConstraint, ...]
 
 
 @dataclass(frozen=True)

@@ -586,6 +586,28 @@ class MatchExplanation(BaseModel):
     summary_ja: str
 
 
+class ExcludedHome(BaseModel):
+    """A home of the search area the match keeps out, with every constraint that does."""
+
+    vacancy_id: uuid.UUID
+    dwelling_id: uuid.UUID
+    address: str
+    registration_number: str
+    monthly_cost_yen: int
+    failed: list[HardConstraint]
+    failed_labels_ja: list[str]
+
+
+class VacancySummary(BaseModel):
+    """A vacancy as staff name it: its dwelling's address and registration number (登録番号)."""
+
+    vacancy_id: uuid.UUID
+    address: str
+    registration_number: str
+    vacancy_status: VacancyStatus
+    status_label_ja: str
+
+
 # --- the read log ----------------------------------------------------------------------------
 
 

@@ -62,6 +62,7 @@ from housing_match.matching.schemas import (
     AllocationResult,
     Assignment,
     Candidate,
+    ExcludedHome,
     ExclusionCount,
     MatchExplanation,
     MatchRelaxation,
@@ -76,12 +77,14 @@ from housing_match.matching.schemas import (
     SupportPlanItem,
     UnassignedPerson,
     UnassignedReason,
+    VacancySummary,
 )
 from housing_match.matching.vocabulary import PlaceRole, today_jst
 from housing_match.models import Person
 from housing_match.organisations.repository import OrganisationRepository
 from housing_match.pagination import INVALID_CURSOR, decode_cursor, encode_cursor
 from housing_match.settings import get_settings
+from housing_match.vacancies.schemas import VACANCY_STATUS_LABELS_JA, VacancyStatus
 
 
 class ReadPurpose(StrEnum):
@@ -663,6 +666,66 @@ def explain_home(
             else Relaxation(**_relaxation_fields(relaxation, context.rent_ceiling_yen))
         ),
     )
+
+
+def excluded_homes(
+    session: Session,
+    principal: Principal,
+    person_id: uuid.UUID,
+    constraint: HardConstraint,
+    *,
+    relaxation: Relaxing,
+    limit: int,
+) -> list[ExcludedHome]:
+    """Homes that ``constraint`` keeps out of the person's match (with the relaxation, if
+    any), those it alone keeps out first: the homes to ask "why not?" about."""
+    person = own_person(session, principal, person_id, ReadPurpose.EXPLAIN)
+    _check_relaxing(person, relaxation)
+    context = person_context(person)
+    criteria = criteria_for(person, context, weights=resolve_weights(None), relaxation=relaxation)
+    found = MatchRepository(session).excluded(criteria, constraint, limit=limit)
+    _log_reads(session, principal, [person.id], ReadPurpose.EXPLAIN)
+    return [
+        ExcludedHome(
+            vacancy_id=home.vacancy_id,
+            dwelling_id=home.dwelling_id,
+            address=home.address,
+            registration_number=home.registration_number,
+            monthly_cost_yen=home.monthly_cost_yen,
+            failed=list(home.failed),
+            failed_labels_ja=[HARD_CONSTRAINT_LABELS_JA[name] for name in home.failed],
+        )
+        for home in found
+    ]
+
+
+def _summaries(rows: Sequence[Any]) -> list[VacancySummary]:
+    return [
+        VacancySummary(
+            vacancy_id=row.id,
+            address=row.address,
+            registration_number=row.registration_number,
+            vacancy_status=VacancyStatus(row.status),
+            status_label_ja=VACANCY_STATUS_LABELS_JA[VacancyStatus(row.status)],
+        )
+        for row in rows
+    ]
+
+
+def vacancies_of_registration(
+    session: Session, registration_number: str, *, limit: int = 10
+) -> list[VacancySummary]:
+    """The vacancies of the dwellings registered under ``registration_number`` (dwellings
+    are public to every organisation, as in ``GET /v1/dwellings``), the live ones first."""
+    repository = MatchRepository(session)
+    return _summaries(
+        repository.vacancy_summaries(registration_number=registration_number.strip(), limit=limit)
+    )
+
+
+def vacancy_summary(session: Session, vacancy_id: uuid.UUID) -> VacancySummary | None:
+    found = _summaries(MatchRepository(session).vacancy_summaries(vacancy_id=vacancy_id, limit=1))
+    return found[0] if found else None
 
 
 def read_log(

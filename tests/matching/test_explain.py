@@ -11,6 +11,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from housing_match.auth import Principal
+from housing_match.matching import service
+from housing_match.matching.rules import HardConstraint
 from housing_match.models import OrganisationKind, PersonReadLogEntry
 from tests.conftest import MakeOrganisation, OrgFixture
 from tests.matching.factories import at, create_person, days_from_now, home, matches
@@ -280,3 +283,55 @@ def test_a_wheelchair_needs_the_claim_and_the_step_free_route(
     # The steps are one reason, though both needs fail on them.
     assert [s["code"] for s in shortfalls] == ["not_wheelchair_accessible", "not_step_free"]
     assert shortfalls[1]["message_ja"] == "3階でエレベーターがありません"
+
+
+def test_the_homes_a_constraint_excludes_are_those_the_match_counts(
+    client: TestClient,
+    session: Session,
+    center: OrgFixture,
+    corporation: OrgFixture,
+    municipality: OrgFixture,
+) -> None:
+    """The list staff ask "why not?" from: the match's own failure sets, the homes only this
+    constraint keeps out first, then the cheapest; a relaxation takes its homes away."""
+    dear = home(client, corporation, municipality, rent_yen=70_000, smoking_allowed=True)[1]
+    dearer_no_smoking = home(
+        client, corporation, municipality, rent_yen=60_000, smoking_allowed=False
+    )[1]
+    dearest = home(client, corporation, municipality, rent_yen=90_000, smoking_allowed=True)[1]
+    home(client, corporation, municipality, rent_yen=40_000, smoking_allowed=False)
+    home(client, corporation, municipality, rent_yen=40_000, smoking_allowed=True)  # a candidate
+    person_id = create_person(client, center, needs={"rent_ceiling_yen": 50_000, "smokes": True})
+    body = matches(client, center, person_id)
+    counted = {item["constraint"]: item["excluded"] for item in body["excluded_by"]}
+    principal = Principal(
+        organisation_id=center.id,
+        organisation_slug=center.slug,
+        kind=OrganisationKind.CENTER,
+        api_key_id=center.api_key_id,
+    )
+
+    def excluded(constraint: HardConstraint, **relax: Any) -> list[Any]:
+        return service.excluded_homes(
+            session,
+            principal,
+            uuid.UUID(person_id),
+            constraint,
+            relaxation=service.relaxing(relax.get("relax")),
+            limit=10,
+        )
+
+    rent = excluded(HardConstraint.RENT_CEILING)
+    assert len(rent) == counted["rent_ceiling"] == 3
+    # Only the rent keeps out the 70,000 and 90,000 homes; the 60,000 one fails smoking too.
+    assert [str(h.vacancy_id) for h in rent] == [dear, dearest, dearer_no_smoking]
+    assert rent[2].failed == [HardConstraint.RENT_CEILING, HardConstraint.SMOKING]
+    assert rent[2].failed_labels_ja[0] == "家賃上限（家賃＋共益費）"
+    assert rent[0].monthly_cost_yen == 73_000
+    assert len(excluded(HardConstraint.SMOKING)) == counted["smoking"] == 2
+    assert excluded(HardConstraint.PETS) == []
+    # Dropping the rent ceiling: it keeps nothing out, and the 60,000 home is out for smoking.
+    assert excluded(HardConstraint.RENT_CEILING, relax=HardConstraint.RENT_CEILING) == []
+    smoking = excluded(HardConstraint.SMOKING, relax=HardConstraint.RENT_CEILING)
+    assert dearer_no_smoking in {str(h.vacancy_id) for h in smoking}
+    assert all(h.failed == [HardConstraint.SMOKING] for h in smoking)

@@ -132,3 +132,94 @@ def test_no_consent_no_send_button(
     assert preview.status_code == 200
     assert "同意していないため" in preview.text
     assert "入居相談を送る" not in preview.text
+
+
+def test_why_not_an_excluded_home_by_list_or_registration_number(
+    client: TestClient,
+    center: OrgFixture,
+    corporation: OrgFixture,
+    municipality: OrgFixture,
+    make_user: MakeUser,
+) -> None:
+    person_id = create_person(client, center)
+    home(client, corporation, municipality, rent_yen=40_000)
+    dear_dwelling, dear_vacancy = home(client, corporation, municipality, rent_yen=70_000)
+    number = client.get(f"/v1/dwellings/{dear_dwelling}", headers=corporation.headers).json()[
+        "registration_number"
+    ]
+    staff = make_user(center, role=UserRole.STAFF)
+    path = f"/persons/{person_id}/candidates"
+    page = client.get(path, headers=_headers(staff))
+    assert f"{path}/excluded?constraint=rent_ceiling" in page.text
+    assert 'id="why-not"' in page.text
+
+    # The homes the rent ceiling keeps out: as an htmx part, and as a page of its own.
+    part = client.get(
+        f"{path}/excluded?constraint=rent_ceiling", headers=_headers(staff) | {"HX-Request": "true"}
+    )
+    assert part.status_code == 200, part.text
+    assert part.text.lstrip().startswith("<section")
+    assert number in part.text
+    assert "73,000円" in part.text
+    assert f"why-not?vacancy_id={dear_vacancy}" in part.text
+    whole = client.get(f"{path}/excluded?constraint=rent_ceiling", headers=_headers(staff))
+    assert "<h1>除外された空室" in whole.text
+    none = client.get(f"{path}/excluded?constraint=pets", headers=_headers(staff))
+    assert "この条件で除外された空室はありません" in none.text
+
+    # Why not: chosen from the list, or by its registration number; the API's own words.
+    api = client.get(
+        f"/v1/persons/{person_id}/matches/explain",
+        params={"vacancy_id": dear_vacancy},
+        headers=center.headers,
+    ).json()
+    chosen = client.get(
+        f"{path}/why-not?vacancy_id={dear_vacancy}",
+        headers=_headers(staff) | {"HX-Request": "true"},
+    )
+    assert chosen.status_code == 200, chosen.text
+    message = api["failures"][0]["shortfalls"][0]["message_ja"]
+    assert "23,000円超えています" in message
+    assert message in chosen.text
+    assert api["summary_ja"] in chosen.text
+    typed = client.get(f"{path}/why-not", params={"number": number}, headers=_headers(staff))
+    assert typed.status_code == 200
+    assert "<h1>候補でない理由" in typed.text
+    assert message in typed.text
+
+    # Under a relaxation, the home is admitted, and says so.
+    relaxed = client.get(
+        f"{path}/why-not",
+        params={"vacancy_id": dear_vacancy, "relax": "rent_ceiling"},
+        headers=_headers(staff),
+    )
+    assert "条件を緩めたため今は満たすものとしています" in relaxed.text
+
+    # A number that names nothing, or nothing at all: a Japanese error beside the field.
+    unknown = client.get(f"{path}/why-not", params={"number": "NO-SUCH-1"}, headers=_headers(staff))
+    assert unknown.status_code == 422
+    assert "登録番号「NO-SUCH-1」の住宅は見つかりません" in unknown.text
+    assert 'aria-invalid="true"' in unknown.text
+    empty = client.get(f"{path}/why-not", headers=_headers(staff) | {"HX-Request": "true"})
+    assert empty.status_code == 422
+    assert "住宅の登録番号を入力してください" in empty.text
+
+
+def test_another_centers_staff_cannot_ask_why_not(
+    client: TestClient,
+    center: OrgFixture,
+    corporation: OrgFixture,
+    municipality: OrgFixture,
+    make_organisation: MakeOrganisation,
+    make_user: MakeUser,
+) -> None:
+    person_id = create_person(client, center)
+    _, vacancy_id = home(client, corporation, municipality, rent_yen=70_000)
+    other = make_user(make_organisation(OrganisationKind.CENTER), role=UserRole.STAFF)
+    for path in (
+        f"why-not?vacancy_id={vacancy_id}",
+        "excluded?constraint=rent_ceiling",
+    ):
+        hidden = client.get(f"/persons/{person_id}/candidates/{path}", headers=_headers(other))
+        assert hidden.status_code == 404, path
+        assert "ページが見つかりません" in hidden.text

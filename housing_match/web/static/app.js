@@ -5,6 +5,10 @@
  *   (or legend) into view, not just the bare input (the GOV.UK error summary's behaviour).
  * - htmx swaps a 422 answer like a 200: a form with errors comes back as 422 with the fields
  *   and their messages, and must replace the form (htmx would otherwise drop 4xx bodies).
+ * - A table too wide for the page, scrolling in its .table-wrap, becomes a named region in
+ *   the tab order, so that it can be scrolled with the keyboard.
+ * - A part swapped in that is marked data-focus-on-swap takes the focus (its tabindex=-1
+ *   heading, else itself).
  */
 (function () {
   "use strict";
@@ -47,6 +51,44 @@
     target.focus({ preventScroll: true });
   });
 
+  // A table wider than the page scrolls in its .table-wrap: a keyboard user must reach it
+  // to scroll it, and a screen reader hear what it is (named after the table's caption).
+  function scrollersFocusable(root) {
+    (root || document).querySelectorAll(".table-wrap").forEach(function (wrap) {
+      var scrolls = wrap.scrollWidth > wrap.clientWidth + 1;
+      if (scrolls && !wrap.hasAttribute("tabindex")) {
+        var table = wrap.querySelector("table");
+        var caption = table && table.querySelector("caption");
+        var labelledBy = table && table.getAttribute("aria-labelledby");
+        wrap.setAttribute("tabindex", "0");
+        wrap.setAttribute("role", "region");
+        if (caption) {
+          wrap.setAttribute("aria-label", caption.textContent.trim());
+        } else if (labelledBy) {
+          wrap.setAttribute("aria-labelledby", labelledBy);
+        } else {
+          wrap.setAttribute("aria-label", "表（横にスクロールできます）");
+        }
+      } else if (!scrolls && wrap.getAttribute("tabindex") === "0") {
+        wrap.removeAttribute("tabindex");
+        wrap.removeAttribute("role");
+      }
+    });
+  }
+  var resizing = null;
+  window.addEventListener("resize", function () {
+    clearTimeout(resizing);
+    resizing = setTimeout(function () {
+      scrollersFocusable(document);
+    }, 100);
+  });
+  document.addEventListener("htmx:load", function (event) {
+    scrollersFocusable(event.target);
+  });
+  window.addEventListener("load", function () {
+    scrollersFocusable(document);
+  });
+
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", function () {
       focusSummary(document);
@@ -56,5 +98,13 @@
   }
   document.addEventListener("htmx:load", function (event) {
     focusSummary(event.target);
+    // A part swapped in on request (an answer to a question the user asked) takes the focus
+    // at its heading, so that it is read next and the keyboard continues from there.
+    var answer = event.target.matches("[data-focus-on-swap]")
+      ? event.target
+      : event.target.querySelector("[data-focus-on-swap]");
+    if (answer && !event.target.querySelector("[data-error-summary]")) {
+      (answer.querySelector("[tabindex='-1']") || answer).focus();
+    }
   });
 })();
