@@ -374,23 +374,26 @@ class DwellingManagerRepository:
         ).all()
         return [(row[0], row[1]) for row in rows]
 
-    def manages(self, dwelling_id: uuid.UUID, corporation_id: uuid.UUID) -> bool:
-        return bool(
-            self.session.scalar(
-                select(
-                    exists().where(
-                        DwellingManager.dwelling_id == dwelling_id,
-                        DwellingManager.corporation_id == corporation_id,
-                    )
-                )
-            )
+    def manages(
+        self, dwelling_id: uuid.UUID, corporation_id: uuid.UUID, *, hold: bool = False
+    ) -> bool:
+        """With ``hold``, the tie cannot be removed before the caller's transaction ends (a
+        vacancy being posted: a concurrent change of the managers waits for it, then
+        withdraws it if its corporation was left out)."""
+        statement = select(DwellingManager.dwelling_id).where(
+            DwellingManager.dwelling_id == dwelling_id,
+            DwellingManager.corporation_id == corporation_id,
         )
+        if hold:
+            statement = statement.with_for_update(read=True, key_share=True)
+        return self.session.scalar(statement) is not None
 
     def lock_dwelling(self, dwelling_id: uuid.UUID) -> None:
         """Serialises changes of one dwelling's managers (two replacements at once would
-        otherwise each keep one, or leave none)."""
+        otherwise each keep one, or leave none). NO KEY UPDATE: a vacancy being inserted
+        (its foreign key takes KEY SHARE on the dwelling) neither waits nor deadlocks."""
         self.session.execute(
-            select(Dwelling.id).where(Dwelling.id == dwelling_id).with_for_update()
+            select(Dwelling.id).where(Dwelling.id == dwelling_id).with_for_update(key_share=True)
         )
 
     def replace(self, dwelling_id: uuid.UUID, corporation_ids: Sequence[uuid.UUID]) -> None:

@@ -554,6 +554,11 @@ def replace_managers(
             "Every manager must be a support corporation (居住支援法人).", errors=errors
         )
     wanted = list(data.corporation_ids)
+    if set(wanted) != set(current):
+        # Removing a tie waits for a vacancy being posted under it (post_vacancy holds the
+        # tie); the live vacancies are read after that, so such a vacancy is withdrawn too.
+        repository.replace(dwelling.id, wanted)
+        _record_managers(session, principal.actor, dwelling.id, current, wanted, data.reason)
     close_vacancies_of_dwelling(
         session,
         principal.actor,
@@ -561,9 +566,6 @@ def replace_managers(
         reason="managing corporation changed",
         except_corporations=set(wanted),
     )
-    if set(wanted) != set(current):
-        repository.replace(dwelling.id, wanted)
-        _record_managers(session, principal.actor, dwelling.id, current, wanted, data.reason)
     return repository.of_dwelling(dwelling.id)
 
 

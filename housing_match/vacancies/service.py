@@ -49,10 +49,14 @@ def _expiry_from(now: datetime) -> datetime:
     return now + timedelta(days=get_settings().vacancy_ttl_days)
 
 
-def require_managing(session: Session, principal: Principal, dwelling_id: uuid.UUID) -> None:
-    """403 unless the caller manages the dwelling. Not 404: the dwelling is in the public
-    register, so refusing it as unknown would hide nothing and mislead the caller."""
-    if not DwellingManagerRepository(session).manages(dwelling_id, principal.organisation_id):
+def require_managing(
+    session: Session, principal: Principal, dwelling_id: uuid.UUID, *, hold: bool = False
+) -> None:
+    """403 unless the caller manages the dwelling (with ``hold``, until the transaction
+    ends). Not 404: the dwelling is in the public register, so refusing it as unknown would
+    hide nothing and mislead the caller."""
+    repository = DwellingManagerRepository(session)
+    if not repository.manages(dwelling_id, principal.organisation_id, hold=hold):
         raise NotPermitted(
             "Only a support corporation that manages this dwelling may post, refresh, change "
             "or withdraw its vacancies; the registering municipality or a managing "
@@ -67,7 +71,7 @@ def post_vacancy(session: Session, principal: Principal, data: VacancyCreate) ->
         raise ResourceNotFound("No such registered dwelling.")
     if dwelling.status != "registered":
         raise Conflict("Vacancies can be posted only on registered dwellings.")
-    require_managing(session, principal, dwelling.id)
+    require_managing(session, principal, dwelling.id, hold=True)
     repository = VacancyRepository(session)
     # Reads already treat an overdue vacancy as expired; a new posting must not wait for the job.
     expire_vacancies(session, principal.actor, dwelling_id=dwelling.id)

@@ -6,6 +6,7 @@ contains the dwelling, and handed over by a manager; migration 0013 backfills it
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -16,10 +17,18 @@ from alembic import command
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, create_engine, select, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from housing_match.auth import CLI_ACTOR, Principal
+from housing_match.db import make_engine
 from housing_match.dbadmin import alembic_config, ensure_database, migrate
-from housing_match.models import DwellingManager, OrganisationKind, Vacancy
+from housing_match.models import DwellingManager, Organisation, OrganisationKind, Vacancy
+from housing_match.organisations.schemas import OrganisationCreate
+from housing_match.organisations.service import create_organisation
+from housing_match.registry import service as registry_service
+from housing_match.registry.schemas import DwellingInput, DwellingManagersUpdate
+from housing_match.vacancies import service as vacancies_service
+from housing_match.vacancies.schemas import VacancyCreate
 from tests.conftest import MakeOrganisation, OrgFixture
 from tests.registry.factories import OTSU_CITY, dwelling_payload
 from tests.registry.test_bulk import csv_bytes, flat, post_import
@@ -426,4 +435,103 @@ def test_migration_backfills_the_applicant_else_the_posting_corporations(
 
     command.downgrade(alembic_config(before_0013), "0012")
     migrate(before_0013, "head")
+    engine.dispose()
+
+
+# --- a change of the managers while a vacancy is being posted ---------------------------------
+
+
+@pytest.fixture
+def race_database(database_url: str) -> Iterator[str]:
+    """A database of its own where each transaction commits, as in production."""
+    url = make_url(database_url)
+    name = f"{url.database}_managers_race"
+    scratch = url.set(database=name).render_as_string(hide_password=False)
+    maintenance = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    drop = text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with maintenance.connect() as connection:
+        connection.execute(drop)
+    ensure_database(scratch)
+    migrate(scratch)
+    try:
+        yield scratch
+    finally:
+        with maintenance.connect() as connection:
+            connection.execute(drop)
+        maintenance.dispose()
+
+
+def _principal(organisation: Organisation) -> Principal:
+    return Principal(
+        organisation_id=organisation.id,
+        organisation_slug=organisation.slug,
+        kind=OrganisationKind(organisation.kind),
+        api_key_id=None,
+        jurisdiction_codes=tuple(organisation.jurisdiction_codes),
+    )
+
+
+def test_a_tie_removed_while_its_vacancy_is_posted_withdraws_that_vacancy(
+    race_database: str,
+) -> None:
+    engine = make_engine(race_database, pool_size=3)
+    make_session = sessionmaker(engine, expire_on_commit=False)
+    with make_session() as session:
+        city, manager, successor = (
+            create_organisation(
+                session,
+                CLI_ACTOR,
+                OrganisationCreate(kind=kind, slug=slug, name=slug, jurisdiction_codes=list(codes)),
+            )
+            for kind, slug, codes in (
+                (OrganisationKind.MUNICIPALITY, "race-city", ("271004",)),
+                (OrganisationKind.SUPPORT_CORPORATION, "race-manager", ()),
+                (OrganisationKind.SUPPORT_CORPORATION, "race-successor", ()),
+            )
+        )
+        dwelling, _ = registry_service.submit_application(
+            session, _principal(manager), DwellingInput.model_validate(dwelling_payload())
+        )
+        registry_service.approve(session, _principal(city), dwelling.id)
+        session.commit()
+
+    posting = make_session()
+    vacancy = vacancies_service.post_vacancy(
+        posting,
+        _principal(manager),
+        VacancyCreate(
+            dwelling_id=dwelling.id, available_from=datetime.now(UTC).date(), rent_offered_yen=1
+        ),
+    )
+
+    def hand_over() -> None:
+        with make_session() as session:
+            registry_service.replace_managers(
+                session,
+                _principal(city),
+                dwelling.id,
+                DwellingManagersUpdate(corporation_ids=[successor.id], reason="是正"),
+            )
+            session.commit()
+
+    changing = threading.Thread(target=hand_over)
+    changing.start()
+    changing.join(timeout=1.0)
+    assert changing.is_alive(), "the change of managers must wait for the posting"
+    posting.commit()
+    posting.close()
+    changing.join(timeout=30)
+    assert not changing.is_alive()
+
+    with make_session() as session:
+        stored = session.get(Vacancy, vacancy.id)
+        assert stored is not None
+        assert (stored.status, stored.closed_reason) == (
+            "withdrawn",
+            "managing corporation changed",
+        )
+        managing = session.scalars(
+            select(DwellingManager.corporation_id).where(DwellingManager.dwelling_id == dwelling.id)
+        ).all()
+        assert managing == [successor.id]
     engine.dispose()
