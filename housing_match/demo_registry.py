@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from housing_match.auth import CLI_ACTOR
 from housing_match.history.service import record_change
-from housing_match.models import Dwelling, Organisation, OrganisationKind, Vacancy
+from housing_match.models import Dwelling, DwellingManager, Organisation, OrganisationKind, Vacancy
 from housing_match.organisations.repository import OrganisationRepository
 from housing_match.organisations.schemas import OrganisationCreate
 from housing_match.organisations.service import create_organisation
@@ -236,6 +236,11 @@ def load_demo_registry(
         progress(f"{city.name}: {count} dwellings")
     session.add_all(rows)
     session.flush()
+    # Each applicant, a corporation, manages its dwellings and posts their vacancies.
+    session.add_all(
+        DwellingManager(dwelling_id=dwelling.id, corporation_id=dwelling.applicant_id)
+        for dwelling in rows
+    )
     vacancies = []
     for dwelling in rows:
         if dwelling.status != "registered" or rng.random() > 0.12:

@@ -25,6 +25,7 @@ from housing_match.referrals.schemas import (
 )
 from housing_match.registry.schemas import (
     DwellingInput,
+    DwellingManagersUpdate,
     ReasonBody,
     StandardsCheckRequest,
     StandardsProfileCreate,
@@ -134,6 +135,13 @@ REQUEST_EXAMPLES: dict[type[BaseModel], tuple[str, Any]] = {
     UserUpdate: ("管理者にする", {"role": "manager"}),
     DwellingInput: ("既存の建物の一般住戸", _DWELLING),
     ReasonBody: ("理由", {"reason": "大家から登録廃止の申出がありました。"}),
+    DwellingManagersUpdate: (
+        "管理法人の引継ぎ",
+        {
+            "corporation_ids": [OTHER_PLACEHOLDER_ID],
+            "reason": "管理委託契約の終了に伴い、後継の居住支援法人へ引き継ぎます。",
+        },
+    ),
     StandardsCheckRequest: ("申請前の確認", _DWELLING | {"as_of": "2026-12-01"}),
     StandardsProfileCreate: (
         "市の計画で面積基準を緩和",

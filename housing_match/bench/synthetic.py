@@ -454,11 +454,28 @@ def create_corporations(session: Session) -> list[Organisation]:
     ]
 
 
-# Set-based: one statement for every vacancy. Each row's trigger rebuilds its dwelling's
-# match_listings row exactly as a vacancy posted through the API would. The covered risks are
-# drawn per row (the subquery refers to the row, so it is evaluated for each one).
+# Set-based: one statement for every vacancy, and for the corporation that manages each of
+# those dwellings (only a managing corporation may post a vacancy): the managers rows go in
+# through the same statement, no round trip per row. Each vacancy row's trigger rebuilds its
+# dwelling's match_listings row exactly as a vacancy posted through the API would. The
+# corporation and the covered risks are drawn per row (the subquery refers to the row, so it
+# is evaluated for each one); the CTE is materialised, so both inserts see the same draw.
 _POST_VACANCIES = text(
     """
+    WITH picked AS MATERIALIZED (
+        SELECT d.id, d.rent_yen, d.common_fee_yen,
+               (:corporations)[1 + floor(random() * cardinality(:corporations))::int]
+                   AS corporation_id,
+               ARRAY(SELECT kind FROM unnest(:risk_kinds) AS kind
+                     WHERE random() < 0.5 AND d.id IS NOT NULL)::varchar(32)[] AS covered,
+               now() - make_interval(secs => random() * 25 * 86400) AS refreshed
+        FROM dwellings d
+        WHERE d.status = 'registered' AND random() < :share
+    ), managed AS (
+        INSERT INTO dwelling_managers (dwelling_id, corporation_id)
+        SELECT id, corporation_id FROM picked
+        ON CONFLICT DO NOTHING
+    )
     INSERT INTO vacancies (
         dwelling_id, corporation_id, status, available_from, rent_offered_yen,
         common_fee_offered_yen, covered_risks, covered_whole_tenancy_risks, refreshed_at,
@@ -466,7 +483,7 @@ _POST_VACANCIES = text(
     )
     SELECT
         picked.id,
-        (:corporations)[1 + floor(random() * cardinality(:corporations))::int],
+        picked.corporation_id,
         'open',
         current_date + floor(random() * 60)::int,
         picked.rent_yen,
@@ -476,14 +493,7 @@ _POST_VACANCIES = text(
              THEN ARRAY['watch_over']::varchar(32)[] ELSE '{}'::varchar(32)[] END,
         picked.refreshed,
         picked.refreshed + make_interval(days => :ttl_days)
-    FROM (
-        SELECT d.id, d.rent_yen, d.common_fee_yen,
-               ARRAY(SELECT kind FROM unnest(:risk_kinds) AS kind
-                     WHERE random() < 0.5 AND d.id IS NOT NULL)::varchar(32)[] AS covered,
-               now() - make_interval(secs => random() * 25 * 86400) AS refreshed
-        FROM dwellings d
-        WHERE d.status = 'registered' AND random() < :share
-    ) AS picked
+    FROM picked
     """
 ).bindparams(
     bindparam("corporations", type_=ARRAY(UUID(as_uuid=True))),
@@ -500,7 +510,8 @@ def post_vacancies(
     seed: float = 0.42,
 ) -> int:
     """About ``share`` of the registered dwellings get an open vacancy, refreshed in the last
-    25 days (so none has expired). Returns how many were posted."""
+    25 days (so none has expired), from a corporation that then manages the dwelling. Returns
+    how many were posted."""
     session.execute(text("SELECT setseed(:seed)"), {"seed": seed})
     result = session.execute(
         _POST_VACANCIES,

@@ -365,7 +365,7 @@ class Traffic:
         if not client.postable:
             return await self.refresh(client)
         dwelling = client.postable.pop()
-        key = client.rng.choice(self.world.corporations)
+        key = self.corporations[dwelling.manager_id]
         covered = [
             {"risk_kind": kind.value, "whole_tenancy": kind is RiskKind.WATCH_OVER}
             for kind in (RiskKind.EMERGENCY_CONTACT, RiskKind.RENT_GUARANTEE, RiskKind.WATCH_OVER)

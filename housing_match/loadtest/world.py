@@ -21,7 +21,7 @@ from housing_match.demo import load_demo
 from housing_match.demo_registry import DEMO_CITIES, DEMO_CORPORATIONS, DemoCity, load_demo_registry
 from housing_match.matching.schemas import PersonCreate
 from housing_match.matching.service import create_person
-from housing_match.models import Dwelling, Organisation, OrganisationKind, Vacancy
+from housing_match.models import Dwelling, DwellingManager, Organisation, OrganisationKind, Vacancy
 from housing_match.organisations.repository import OrganisationRepository
 from housing_match.organisations.schemas import OrganisationCreate
 from housing_match.organisations.service import create_api_key, create_organisation
@@ -58,11 +58,12 @@ class Key:
 
 @dataclass(frozen=True)
 class OpenDwelling:
-    """A registered dwelling without a live vacancy: somewhere a corporation may post one."""
+    """A registered dwelling without a live vacancy: somewhere its manager may post one."""
 
     id: uuid.UUID
     rent_yen: int
     common_fee_yen: int
+    manager_id: uuid.UUID  # a corporation managing it: only a manager may post
 
 
 @dataclass
@@ -244,11 +245,20 @@ def build_world(
             has_live = select(Vacancy.id).where(
                 Vacancy.dwelling_id == Dwelling.id, Vacancy.status.in_(("open", "held"))
             )
+            manager = (
+                select(DwellingManager.corporation_id)
+                .where(DwellingManager.dwelling_id == Dwelling.id)
+                .order_by(DwellingManager.corporation_id)
+                .limit(1)
+                .scalar_subquery()
+            )
             postable = [
-                OpenDwelling(row[0], row[1], row[2])
+                OpenDwelling(row[0], row[1], row[2], row[3])
                 for row in session.execute(
-                    select(Dwelling.id, Dwelling.rent_yen, Dwelling.common_fee_yen)
-                    .where(Dwelling.status == "registered", ~has_live.exists())
+                    select(Dwelling.id, Dwelling.rent_yen, Dwelling.common_fee_yen, manager)
+                    .where(
+                        Dwelling.status == "registered", ~has_live.exists(), manager.is_not(None)
+                    )
                     .order_by(Dwelling.id)
                 )
             ]

@@ -4,6 +4,7 @@ from housing_match.models.account_event import AccountEvent
 from housing_match.models.api_key import ApiKey
 from housing_match.models.base import Base
 from housing_match.models.dwelling import Dwelling
+from housing_match.models.dwelling_manager import DwellingManager
 from housing_match.models.history import HistoryEntry
 from housing_match.models.invitation import Invitation
 from housing_match.models.match_listing import MatchListing
@@ -37,6 +38,7 @@ __all__ = [
     "ApiKey",
     "Base",
     "Dwelling",
+    "DwellingManager",
     "HistoryEntry",
     "Invitation",
     "MatchListing",

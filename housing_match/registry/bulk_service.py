@@ -57,6 +57,7 @@ from housing_match.registry.bulk_repository import BulkDwellingRepository, Exist
 from housing_match.registry.mapping import dwelling_input
 from housing_match.registry.repository import (
     DwellingFilters,
+    DwellingManagerRepository,
     DwellingRepository,
     StandardsProfileRepository,
 )
@@ -485,6 +486,13 @@ class _ImportWriter:
     def finish(self, *, total_rows: int, dry_run: bool, listed_rows: int | None) -> ImportReport:
         # The COPY must be complete (and its rows checked) before the UPDATE reads the table.
         self.__exit__(None, None, None)
+        managing = self.importer.kind is OrganisationKind.SUPPORT_CORPORATION
+        if managing:
+            # A corporation applying for dwellings manages them, as through the API.
+            DwellingManagerRepository(self.session).add_to_many(
+                [uuid.UUID(dwelling_id) for dwelling_id in self.inserted],
+                self.importer.organisation_id,
+            )
         changed = self.repository.update_changed(
             [line for _, _, _, line, _ in self.updates],
             self.importer.actor,
@@ -527,7 +535,12 @@ class _ImportWriter:
                     "unchanged": report.unchanged,
                     "rejected": report.rejected,
                     "inserted_dwelling_ids": self.inserted,
-                },
+                }
+                | (
+                    {"managing_corporation_id": str(self.importer.organisation_id)}
+                    if managing and self.inserted
+                    else {}
+                ),
             )
         return report
 

@@ -10,13 +10,16 @@ from housing_match.auth import AuthenticatedPrincipal, Principal, require_kinds
 from housing_match.db import SessionDep
 from housing_match.errors import problem_responses
 from housing_match.geojson import GEOJSON_RESPONSE_DOC, feature, feature_collection, wants_geojson
-from housing_match.models import OrganisationKind
+from housing_match.models import DwellingManager, Organisation, OrganisationKind
 from housing_match.registry import service
 from housing_match.registry.filters import dwelling_filters
 from housing_match.registry.mapping import dwelling_read
 from housing_match.registry.repository import DwellingFilters
 from housing_match.registry.schemas import (
     DwellingInput,
+    DwellingManagerRead,
+    DwellingManagersRead,
+    DwellingManagersUpdate,
     DwellingPage,
     DwellingRead,
     DwellingStatus,
@@ -36,6 +39,16 @@ Applicant = Annotated[
     Depends(require_kinds(OrganisationKind.SUPPORT_CORPORATION, OrganisationKind.MUNICIPALITY)),
 ]
 Municipality = Annotated[Principal, Depends(require_kinds(OrganisationKind.MUNICIPALITY))]
+ManagersReader = Annotated[
+    Principal,
+    Depends(
+        require_kinds(
+            OrganisationKind.MUNICIPALITY,
+            OrganisationKind.SUPPORT_CORPORATION,
+            OrganisationKind.ADMIN,
+        )
+    ),
+]
 
 
 class DwellingWithReport(DwellingRead):
@@ -121,6 +134,60 @@ def amend_dwelling(
 ) -> DwellingWithReport:
     dwelling, report = service.amend(session, principal, dwelling_id, body)
     return _with_report(dwelling, report)
+
+
+def _managers_read(
+    dwelling_id: uuid.UUID, managers: list[tuple[DwellingManager, Organisation]]
+) -> DwellingManagersRead:
+    return DwellingManagersRead(
+        dwelling_id=dwelling_id,
+        managers=[
+            DwellingManagerRead(
+                corporation_id=organisation.id,
+                slug=organisation.slug,
+                name=organisation.name,
+                since=manager.since,
+            )
+            for manager, organisation in managers
+        ],
+    )
+
+
+@router.get(
+    "/v1/dwellings/{dwelling_id}/managers",
+    response_model=DwellingManagersRead,
+    summary=(
+        "The support corporations managing a dwelling (管理する居住支援法人): for the "
+        "municipality whose jurisdiction contains it, the managers themselves and admins"
+    ),
+    responses=problem_responses(401, 403, 404),
+)
+def read_managers(
+    session: SessionDep, principal: ManagersReader, dwelling_id: uuid.UUID
+) -> DwellingManagersRead:
+    return _managers_read(dwelling_id, service.dwelling_managers(session, principal, dwelling_id))
+
+
+@router.put(
+    "/v1/dwellings/{dwelling_id}/managers",
+    response_model=DwellingManagersRead,
+    summary=(
+        "Replace the managing corporations: the municipality whose jurisdiction contains the "
+        "dwelling, or a corporation managing it (hand-over)"
+    ),
+    description=(
+        "Only a managing corporation may post, refresh, change or withdraw the dwelling's "
+        "vacancies. At least one manager remains; live vacancies posted by corporations "
+        "outside the new set are withdrawn. The change is kept in the history."
+    ),
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+def replace_managers(
+    session: SessionDep, principal: Applicant, dwelling_id: uuid.UUID, body: DwellingManagersUpdate
+) -> DwellingManagersRead:
+    return _managers_read(
+        dwelling_id, service.replace_managers(session, principal, dwelling_id, body)
+    )
 
 
 @router.post(

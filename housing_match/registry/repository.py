@@ -13,18 +13,26 @@ from sqlalchemy import (
     String,
     and_,
     cast,
+    delete,
     exists,
     func,
     literal,
     or_,
     select,
+    text,
     tuple_,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import InstrumentedAttribute, aliased
+from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 from sqlalchemy.orm.util import AliasedClass
 
-from housing_match.models import Dwelling, StandardsProfile, Vacancy
+from housing_match.models import (
+    Dwelling,
+    DwellingManager,
+    Organisation,
+    StandardsProfile,
+    Vacancy,
+)
 from housing_match.registry.accessibility import step_free_route_sql
 from housing_match.repository import RepositoryBase
 
@@ -349,3 +357,74 @@ def jurisdiction_condition(
     if prefectures:
         parts.append(in_prefectures(municipality_code, prefectures))
     return or_(*parts) if parts else literal(False)
+
+
+class DwellingManagerRepository:
+    """Which support corporations manage which dwellings (``dwelling_managers``)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def of_dwelling(self, dwelling_id: uuid.UUID) -> list[tuple[DwellingManager, Organisation]]:
+        rows = self.session.execute(
+            select(DwellingManager, Organisation)
+            .join(Organisation, Organisation.id == DwellingManager.corporation_id)
+            .where(DwellingManager.dwelling_id == dwelling_id)
+            .order_by(DwellingManager.since, Organisation.slug)
+        ).all()
+        return [(row[0], row[1]) for row in rows]
+
+    def manages(
+        self, dwelling_id: uuid.UUID, corporation_id: uuid.UUID, *, hold: bool = False
+    ) -> bool:
+        """With ``hold``, the tie cannot be removed before the caller's transaction ends (a
+        vacancy being posted: a concurrent change of the managers waits for it, then
+        withdraws it if its corporation was left out)."""
+        statement = select(DwellingManager.dwelling_id).where(
+            DwellingManager.dwelling_id == dwelling_id,
+            DwellingManager.corporation_id == corporation_id,
+        )
+        if hold:
+            statement = statement.with_for_update(read=True, key_share=True)
+        return self.session.scalar(statement) is not None
+
+    def lock_dwelling(self, dwelling_id: uuid.UUID) -> None:
+        """Serialises changes of one dwelling's managers (two replacements at once would
+        otherwise each keep one, or leave none). NO KEY UPDATE: a vacancy being inserted
+        (its foreign key takes KEY SHARE on the dwelling) neither waits nor deadlocks."""
+        self.session.execute(
+            select(Dwelling.id).where(Dwelling.id == dwelling_id).with_for_update(key_share=True)
+        )
+
+    def replace(self, dwelling_id: uuid.UUID, corporation_ids: Sequence[uuid.UUID]) -> None:
+        """The dwelling's managers become exactly these; a kept manager keeps its ``since``."""
+        self.session.execute(
+            delete(DwellingManager).where(
+                DwellingManager.dwelling_id == dwelling_id,
+                DwellingManager.corporation_id.not_in(corporation_ids),
+            )
+        )
+        self.add(dwelling_id, corporation_ids)
+
+    def add(self, dwelling_id: uuid.UUID, corporation_ids: Sequence[uuid.UUID]) -> None:
+        if corporation_ids:
+            self.session.execute(
+                insert(DwellingManager)
+                .values(
+                    [{"dwelling_id": dwelling_id, "corporation_id": c} for c in corporation_ids]
+                )
+                .on_conflict_do_nothing()
+            )
+
+    def add_to_many(self, dwelling_ids: Sequence[uuid.UUID], corporation_id: uuid.UUID) -> None:
+        """One corporation manages each of these dwellings: one statement, however many (a
+        bulk import's new dwellings)."""
+        if dwelling_ids:
+            self.session.execute(
+                text(
+                    "INSERT INTO dwelling_managers (dwelling_id, corporation_id) "
+                    "SELECT unnest(CAST(:dwellings AS uuid[])), :corporation "
+                    "ON CONFLICT DO NOTHING"
+                ),
+                {"dwellings": list(dwelling_ids), "corporation": corporation_id},
+            )

@@ -8,7 +8,14 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from housing_match.registry.accessibility import wheelchair_claim_error
 from housing_match.registry.standards import DwellingKind, FacilityProvision, SeismicEvidence
@@ -246,6 +253,48 @@ class DwellingPage(BaseModel):
 
 class ReasonBody(BaseModel):
     reason: Annotated[str, StringConstraints(min_length=1, max_length=2000, strip_whitespace=True)]
+
+
+MANAGERS_MAX = 20
+
+
+class DwellingManagersUpdate(BaseModel):
+    """The whole new set of the dwelling's managing corporations (管理する居住支援法人)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    corporation_ids: list[uuid.UUID] = Field(
+        min_length=1,
+        max_length=MANAGERS_MAX,
+        description=(
+            "Support corporations that manage the dwelling from now on; at least one. Live "
+            "vacancies on the dwelling posted by any other corporation are withdrawn."
+        ),
+    )
+    reason: Annotated[
+        str, StringConstraints(min_length=1, max_length=2000, strip_whitespace=True)
+    ] = Field(description="Why the managers change; kept in the history.")
+
+    @field_validator("corporation_ids")
+    @classmethod
+    def _distinct(cls, value: list[uuid.UUID]) -> list[uuid.UUID]:
+        if len(set(value)) != len(value):
+            raise ValueError("each corporation may appear once")
+        return value
+
+
+class DwellingManagerRead(BaseModel):
+    corporation_id: uuid.UUID
+    slug: str
+    name: str
+    since: datetime
+
+
+class DwellingManagersRead(BaseModel):
+    dwelling_id: uuid.UUID
+    managers: list[DwellingManagerRead] = Field(
+        description="The corporations that may post, refresh, change and withdraw its vacancies."
+    )
 
 
 class StandardsProfileCreate(BaseModel):

@@ -21,7 +21,13 @@ from housing_match.errors import (
 )
 from housing_match.history.service import record_change, snapshot
 from housing_match.jurisdiction import jurisdiction_contains
-from housing_match.models import Dwelling, Organisation, OrganisationKind, StandardsProfile
+from housing_match.models import (
+    Dwelling,
+    DwellingManager,
+    Organisation,
+    OrganisationKind,
+    StandardsProfile,
+)
 from housing_match.organisations.repository import OrganisationRepository
 from housing_match.pagination import INVALID_CURSOR, decode_cursor, encode_cursor
 from housing_match.registry import standards
@@ -33,6 +39,7 @@ from housing_match.registry.mapping import (
 )
 from housing_match.registry.repository import (
     DwellingFilters,
+    DwellingManagerRepository,
     DwellingRepository,
     RentStats,
     StandardsProfileRepository,
@@ -40,6 +47,7 @@ from housing_match.registry.repository import (
 from housing_match.registry.schemas import (
     AppliedProfile,
     DwellingInput,
+    DwellingManagersUpdate,
     DwellingStatus,
     RentBalance,
     StandardsProfileCreate,
@@ -260,13 +268,17 @@ def resolve_authority(session: Session, principal: Principal, data: DwellingInpu
     return authority
 
 
-def _can_see(principal: Principal, dwelling: Dwelling) -> bool:
+def _can_see(session: Session, principal: Principal, dwelling: Dwelling) -> bool:
     return (
         dwelling.status in PUBLIC_STATUSES
         or principal.is_admin
         or dwelling.applicant_id == principal.organisation_id
         or dwelling.authority_id == principal.organisation_id
         or principal.governs(dwelling.municipality_code)
+        or (
+            principal.kind is OrganisationKind.SUPPORT_CORPORATION
+            and DwellingManagerRepository(session).manages(dwelling.id, principal.organisation_id)
+        )
     )
 
 
@@ -274,7 +286,7 @@ def get_visible_dwelling(
     session: Session, principal: Principal, dwelling_id: uuid.UUID
 ) -> Dwelling:
     dwelling = DwellingRepository(session).get(dwelling_id)
-    if dwelling is None or not _can_see(principal, dwelling):
+    if dwelling is None or not _can_see(session, principal, dwelling):
         raise ResourceNotFound("No such dwelling.")
     return dwelling
 
@@ -329,6 +341,11 @@ def submit_application(
         before=None,
         after=snapshot(dwelling),
     )
+    if principal.kind is OrganisationKind.SUPPORT_CORPORATION:
+        # The corporation that applies manages the dwelling; a municipality registering a
+        # home itself names its managers afterwards (replace_managers).
+        DwellingManagerRepository(session).add(dwelling.id, [principal.organisation_id])
+        _record_managers(session, principal.actor, dwelling.id, None, [principal.organisation_id])
     return dwelling, report
 
 
@@ -452,6 +469,104 @@ def deregister(
         reason=reason,
         action="dwelling.deregistered",
     )
+
+
+# --- managing corporations -----------------------------------------------------------------
+
+
+def _record_managers(
+    session: Session,
+    actor: Actor,
+    dwelling_id: uuid.UUID,
+    before: Sequence[uuid.UUID] | None,
+    after: Sequence[uuid.UUID],
+    reason: str | None = None,
+) -> None:
+    def state(ids: Sequence[uuid.UUID]) -> dict[str, Any]:
+        return {"managing_corporation_ids": sorted(str(i) for i in ids)}
+
+    record_change(
+        session,
+        actor,
+        action="dwelling.managers_changed",
+        entity_type="dwelling",
+        entity_id=dwelling_id,
+        before=None if before is None else state(before),
+        after=state(after) | ({} if reason is None else {"reason": reason}),
+    )
+
+
+def dwelling_managers(
+    session: Session, principal: Principal, dwelling_id: uuid.UUID
+) -> list[tuple[DwellingManager, Organisation]]:
+    """Who manages a dwelling: for its municipality, its managers themselves and admins."""
+    dwelling = get_visible_dwelling(session, principal, dwelling_id)
+    managers = DwellingManagerRepository(session).of_dwelling(dwelling.id)
+    if not (
+        principal.is_admin
+        or principal.governs(dwelling.municipality_code)
+        or any(organisation.id == principal.organisation_id for _, organisation in managers)
+    ):
+        raise NotPermitted(
+            "Only the municipality whose jurisdiction contains the dwelling "
+            f"({dwelling.municipality_code}), its managing corporations and admins see who "
+            "manages it."
+        )
+    return managers
+
+
+def replace_managers(
+    session: Session, principal: Principal, dwelling_id: uuid.UUID, data: DwellingManagersUpdate
+) -> list[tuple[DwellingManager, Organisation]]:
+    """The registering municipality corrects the tie, or a managing corporation hands over
+    (or shares) the dwelling. Live vacancies of corporations outside the new set are
+    withdrawn: a former manager's vacancy would otherwise block the new one's posting."""
+    dwelling = get_visible_dwelling(session, principal, dwelling_id)
+    repository = DwellingManagerRepository(session)
+    repository.lock_dwelling(dwelling.id)
+    current = [organisation.id for _, organisation in repository.of_dwelling(dwelling.id)]
+    if not (
+        principal.governs(dwelling.municipality_code)
+        or (
+            principal.kind is OrganisationKind.SUPPORT_CORPORATION
+            and principal.organisation_id in current
+        )
+    ):
+        raise NotPermitted(
+            "Only the municipality whose jurisdiction contains the dwelling "
+            f"({dwelling.municipality_code}) or a corporation managing it may change who "
+            "manages it."
+        )
+    _require_status(dwelling, DwellingStatus.APPLIED, DwellingStatus.REGISTERED)
+    organisations = OrganisationRepository(session)
+    errors = [
+        {
+            "location": f"body.corporation_ids.{index}",
+            "message": f"{corporation_id} is not a support corporation.",
+            "type": "not_a_support_corporation",
+        }
+        for index, corporation_id in enumerate(data.corporation_ids)
+        if (found := organisations.get(corporation_id)) is None
+        or found.kind != OrganisationKind.SUPPORT_CORPORATION.value
+    ]
+    if errors:
+        raise UnprocessableEntity(
+            "Every manager must be a support corporation (居住支援法人).", errors=errors
+        )
+    wanted = list(data.corporation_ids)
+    if set(wanted) != set(current):
+        # Removing a tie waits for a vacancy being posted under it (post_vacancy holds the
+        # tie); the live vacancies are read after that, so such a vacancy is withdrawn too.
+        repository.replace(dwelling.id, wanted)
+        _record_managers(session, principal.actor, dwelling.id, current, wanted, data.reason)
+    close_vacancies_of_dwelling(
+        session,
+        principal.actor,
+        dwelling.id,
+        reason="managing corporation changed",
+        except_corporations=set(wanted),
+    )
+    return repository.of_dwelling(dwelling.id)
 
 
 # --- search ----------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Vacancies: posted, refreshed and closed by the corporation that posted them, and nobody else."""
+"""Vacancies: posted, refreshed and closed by the corporation that posted them, and nobody else;
+only by a corporation that manages the dwelling."""
 
 from __future__ import annotations
 
@@ -12,13 +13,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from housing_match.auth import Actor, Principal
-from housing_match.errors import BadRequest, Conflict, ResourceNotFound
+from housing_match.errors import BadRequest, Conflict, NotPermitted, ResourceNotFound
 from housing_match.history.service import record_change, snapshot
 from housing_match.jobs import JobReport, attempt
 from housing_match.models import Dwelling, Vacancy
 from housing_match.pagination import INVALID_CURSOR, decode_cursor, encode_cursor
 from housing_match.referrals.holds import refuse_if_held_by_referral
-from housing_match.registry.repository import DwellingFilters, DwellingRepository
+from housing_match.registry.repository import (
+    DwellingFilters,
+    DwellingManagerRepository,
+    DwellingRepository,
+)
 from housing_match.settings import get_settings
 from housing_match.vacancies.repository import VacancyRepository
 from housing_match.vacancies.schemas import VacancyCreate, VacancyStatus, VacancyUpdate
@@ -44,12 +49,29 @@ def _expiry_from(now: datetime) -> datetime:
     return now + timedelta(days=get_settings().vacancy_ttl_days)
 
 
+def require_managing(
+    session: Session, principal: Principal, dwelling_id: uuid.UUID, *, hold: bool = False
+) -> None:
+    """403 unless the caller manages the dwelling (with ``hold``, until the transaction
+    ends). Not 404: the dwelling is in the public register, so refusing it as unknown would
+    hide nothing and mislead the caller."""
+    repository = DwellingManagerRepository(session)
+    if not repository.manages(dwelling_id, principal.organisation_id, hold=hold):
+        raise NotPermitted(
+            "Only a support corporation that manages this dwelling may post, refresh, change "
+            "or withdraw its vacancies; the registering municipality or a managing "
+            "corporation can change who manages it.",
+            dwelling_id=str(dwelling_id),
+        )
+
+
 def post_vacancy(session: Session, principal: Principal, data: VacancyCreate) -> Vacancy:
     dwelling = DwellingRepository(session).get(data.dwelling_id)
     if dwelling is None or dwelling.status not in ("registered", "deregistered"):
         raise ResourceNotFound("No such registered dwelling.")
     if dwelling.status != "registered":
         raise Conflict("Vacancies can be posted only on registered dwellings.")
+    require_managing(session, principal, dwelling.id, hold=True)
     repository = VacancyRepository(session)
     # Reads already treat an overdue vacancy as expired; a new posting must not wait for the job.
     expire_vacancies(session, principal.actor, dwelling_id=dwelling.id)
@@ -109,6 +131,9 @@ def _own_vacancy_for_update(
     # Another corporation's vacancy is readable, but changing it looks like it does not exist.
     if vacancy is None or vacancy.corporation_id != principal.organisation_id:
         raise ResourceNotFound("No such vacancy of yours.")
+    # A vacancy posted before managers were recorded, by a corporation that does not manage
+    # the dwelling, is frozen: it expires, or a change of the managers withdraws it.
+    require_managing(session, principal, vacancy.dwelling_id)
     return vacancy
 
 
@@ -177,9 +202,17 @@ def update_vacancy(
 
 
 def close_vacancies_of_dwelling(
-    session: Session, actor: Actor, dwelling_id: uuid.UUID, *, reason: str
+    session: Session,
+    actor: Actor,
+    dwelling_id: uuid.UUID,
+    *,
+    reason: str,
+    except_corporations: Collection[uuid.UUID] = (),
 ) -> None:
+    """Withdraws the dwelling's live vacancies, but those posted by ``except_corporations``."""
     for vacancy in VacancyRepository(session).live_for_dwelling(dwelling_id):
+        if vacancy.corporation_id in except_corporations:
+            continue
         before = snapshot(vacancy)
         vacancy.status = VacancyStatus.WITHDRAWN.value
         vacancy.closed_reason = reason

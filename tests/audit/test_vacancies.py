@@ -42,8 +42,15 @@ def postings(
     """Osaka: fresh, unconfirmed for 20 days, lapsed, held and stale, replaced, none."""
     other = make_organisation(OrganisationKind.SUPPORT_CORPORATION, name="あおぞら居住支援")
     now = datetime.now(UTC)
+    # Each dwelling is applied for, and so managed, by the corporation that posts on it.
     dwellings = {
-        name: osaka_dwelling(client, corporation, municipality, name, east_m=100 * n)
+        name: osaka_dwelling(
+            client,
+            other if name in ("LAPSED", "HELD") else corporation,
+            municipality,
+            name,
+            east_m=100 * n,
+        )
         for n, name in enumerate(("FRESH", "UNCONFIRMED", "LAPSED", "HELD", "REPLACED", "NONE"))
     }
     vacancies = {

@@ -40,7 +40,13 @@ def test_corporation_applies_and_governing_municipality_approves(
         params={"entity_type": "dwelling", "entity_id": applied["id"]},
         headers=admin.headers,
     ).json()["items"]
-    assert [entry["action"] for entry in history] == ["dwelling.registered", "dwelling.applied"]
+    # The applying corporation became the dwelling's manager with the application.
+    assert [entry["action"] for entry in history] == [
+        "dwelling.registered",
+        "dwelling.managers_changed",
+        "dwelling.applied",
+    ]
+    assert history[1]["after"] == {"managing_corporation_ids": [str(corporation.id)]}
     assert history[0]["before"]["status"] == "applied"
     assert history[0]["after"]["status"] == "registered"
 

@@ -206,6 +206,12 @@ def test_an_overdue_vacancy_does_not_block_a_new_posting(
     old = post(client, corporation, dwelling_id).json()
     backdate_expiry(session, old["id"])
     other = make_organisation(OrganisationKind.SUPPORT_CORPORATION)
+    shared = client.put(
+        f"/v1/dwellings/{dwelling_id}/managers",
+        json={"corporation_ids": [str(corporation.id), str(other.id)], "reason": "共同管理"},
+        headers=corporation.headers,
+    )
+    assert shared.status_code == 200, shared.text
     new = post(client, other, dwelling_id)
     assert new.status_code == 201, new.text
     assert client.get(f"/v1/vacancies/{old['id']}", headers=other.headers).json()["status"] == (
