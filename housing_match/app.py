@@ -29,6 +29,8 @@ from housing_match.registry.endpoints import router as registry_router
 from housing_match.registry.endpoints import standards_router
 from housing_match.settings import get_settings
 from housing_match.system.endpoints import router as system_router
+from housing_match.throttling.dependencies import document_rate_limits
+from housing_match.throttling.limiter import RateLimiter, RateLimits
 from housing_match.vacancies.endpoints import router as vacancies_router
 from housing_match.web import accounts as account_pages
 from housing_match.web.site import install_web
@@ -66,6 +68,9 @@ def create_app() -> FastAPI:
         redoc_url=None,
     )
     install_problem_handlers(app)
+    limits = RateLimits.from_settings(settings)
+    # Failed authentication and expensive operations, counted in the database (throttling/).
+    app.state.rate_limiter = RateLimiter(limits)
 
     def limit_for_path(path: str) -> int:
         if path.endswith(BULK_PATH_SUFFIXES):
@@ -95,11 +100,11 @@ def create_app() -> FastAPI:
     app.include_router(audit_router)
     account_pages.install(app)
     install_web(app)
-    _document_problems(app)
+    _document_problems(app, limits)
     return app
 
 
-def _document_problems(app: FastAPI) -> None:
+def _document_problems(app: FastAPI, limits: RateLimits) -> None:
     """Error responses are documented as problem+json, including FastAPI's default 422."""
 
     def openapi() -> dict[str, Any]:
@@ -107,6 +112,7 @@ def _document_problems(app: FastAPI) -> None:
             return app.openapi_schema
         schema = FastAPI.openapi(app)
         add_request_examples(schema)
+        document_rate_limits(app, schema, limits)
         problem_ref = {"$ref": "#/components/schemas/Problem"}
         for path_item in schema.get("paths", {}).values():
             for operation in path_item.values():

@@ -7,6 +7,8 @@ and then every state-changing request must also carry the session's CSRF token i
 
 Missing or unknown credentials → 401; the wrong organisation kind → 403. Whether an
 object belongs to the caller is the services' business: another tenant's object is 404.
+Failed authentication is throttled per client address and per key prefix (429 with
+Retry-After; see ``throttling/limiter.py``).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from housing_match.jurisdiction import jurisdiction_contains
 from housing_match.models import OrganisationKind, UserRole
 from housing_match.organisations.repository import ApiKeyRepository
 from housing_match.settings import get_settings
+from housing_match.throttling.limiter import limiter_of
 
 API_KEY_PREFIX = "hm_"
 _bearer = HTTPBearer(auto_error=False, description="An organisation's API key.")
@@ -113,16 +116,25 @@ def authenticate(
 ) -> Principal:
     """The caller: an API key when one is sent, else a person's web session, if any.
     ``form_csrf_checked``: a page's form whose CSRF field was checked (see sessions)."""
+    limiter = limiter_of(request)
     if credentials is None:
         session_token = request.cookies.get(SESSION_COOKIE)
         if session_token:
-            return _principal_of_web_session(
-                request, session, session_token, form_csrf_checked=form_csrf_checked
-            )
+            limiter.refuse_throttled_authentication(session, request, None)
+            try:
+                return _principal_of_web_session(
+                    request, session, session_token, form_csrf_checked=form_csrf_checked
+                )
+            except Unauthenticated:
+                limiter.count_failed_authentication(request, None)
+                raise
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise Unauthenticated("Send an API key as 'Authorization: Bearer <key>'.")
-    found = ApiKeyRepository(session).find_active_credential(hash_api_key(credentials.credentials))
+    key = credentials.credentials
+    limiter.refuse_throttled_authentication(session, request, key)
+    found = ApiKeyRepository(session).find_active_credential(hash_api_key(key))
     if found is None:
+        limiter.count_failed_authentication(request, key)
         raise Unauthenticated("The API key is unknown, expired or revoked.")
     ApiKeyRepository(session).mark_used(found)
     return Principal(

@@ -93,6 +93,16 @@ class UnprocessableEntity(ProblemError):
     status, slug, title = 422, "unprocessable-entity", "Unprocessable entity"
 
 
+class TooManyRequests(ProblemError):
+    """A rate limit was reached: the client waits ``retry_after`` seconds (the header says so)."""
+
+    status, slug, title = 429, "too-many-requests", "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = max(1, retry_after)
+
+
 class DatabaseUnavailable(ProblemError):
     status, slug, title = 503, "database-unavailable", "Database unavailable"
 
@@ -182,6 +192,8 @@ async def _handle_problem_error(request: Request, exc: Exception) -> JSONRespons
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
     if isinstance(exc, DatabaseUnavailable):
         headers = {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)}
+    if isinstance(exc, TooManyRequests):
+        headers = {"Retry-After": str(exc.retry_after)}
     return problem_response(
         exc.status,
         slug=exc.slug,

@@ -22,6 +22,12 @@ from pathlib import Path
 import httpx
 
 STARTUP_TIMEOUT_S = 60.0
+# A measurement drives one organisation's matches far beyond what any one organisation may
+# ask of a deployment: the per-organisation rate limits are off (a settings= entry wins).
+WITHOUT_RATE_LIMITS = {
+    f"HOUSING_MATCH_RATE_LIMIT_{operation}": "0"
+    for operation in ("MATCH", "ALLOCATION", "IMPORT", "EXPORT")
+}
 
 
 @dataclass(frozen=True)
@@ -52,7 +58,12 @@ def serve(
     """Starts uvicorn against ``database_url`` (with ``settings``: more environment variables);
     stops it and its worker processes on exit, and only them."""
     port = free_port()
-    environment = dict(os.environ, **(settings or {}), HOUSING_MATCH_DATABASE_URL=database_url)
+    environment = {
+        **os.environ,
+        **WITHOUT_RATE_LIMITS,
+        **(settings or {}),
+        "HOUSING_MATCH_DATABASE_URL": database_url,
+    }
     with tempfile.NamedTemporaryFile(
         "wb", prefix="housing-match-served-", suffix=".log", delete=False
     ) as log:

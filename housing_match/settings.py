@@ -102,6 +102,21 @@ class Settings(BaseSettings):
     sign_in_address_free_failures: int = Field(default=20, ge=0)
     sign_in_address_window_minutes: int = Field(default=15, ge=1)
 
+    # Failed authentication of the API and of session cookies (an unknown, expired or revoked
+    # key; a cookie of no live session): after this many failures within the window from one
+    # client address, or with one key prefix from any address, every request so identified
+    # gets 429 until the window ends. 0 turns a limit off.
+    auth_failures_per_address: int = Field(default=30, ge=0)
+    auth_failures_per_key_prefix: int = Field(default=10, ge=0)
+    auth_failure_window_seconds: int = Field(default=300, ge=1)
+    # Expensive operations: requests per organisation per window (rate_limit_window_seconds);
+    # beyond, 429 until the window ends. 0 turns a limit off.
+    rate_limit_window_seconds: int = Field(default=60, ge=1)
+    rate_limit_match: int = Field(default=60, ge=0, description="Matches and explanations.")
+    rate_limit_allocation: int = Field(default=10, ge=0)
+    rate_limit_import: int = Field(default=10, ge=0, description="Bulk imports, dry runs too.")
+    rate_limit_export: int = Field(default=20, ge=0, description="CSV and GeoJSON exports.")
+
     @property
     def secure_cookies(self) -> bool:
         """Cookies are sent over HTTPS only, except on a developer's plain-HTTP machine."""

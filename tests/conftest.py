@@ -30,6 +30,7 @@ from housing_match.models import Organisation, OrganisationKind, UserRole
 from housing_match.organisations.schemas import OrganisationCreate
 from housing_match.organisations.service import create_api_key, create_organisation
 from housing_match.testing import database_url_for_tests, recreate_database
+from housing_match.throttling.limiter import RateLimiter, RateLimits
 
 BROWSER_TEST_FILES = "test_browser_"
 
@@ -89,6 +90,9 @@ def app(session: Session) -> FastAPI:
         session.commit()
 
     application.dependency_overrides[get_session] = test_session
+    # No rate limits: tests make many requests as one organisation from one address; the
+    # limits have their own tests (tests/security/test_throttling.py).
+    application.state.rate_limiter = RateLimiter(RateLimits())
     return application
 
 

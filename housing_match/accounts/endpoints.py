@@ -23,6 +23,7 @@ from housing_match.errors import problem_responses
 from housing_match.models import USER_ROLE_LABELS_JA, User, UserRole
 from housing_match.organisations.endpoints import read_model as organisation_read
 from housing_match.organisations.service import get_visible_organisation
+from housing_match.throttling.limiter import client_address
 
 router = APIRouter(tags=["accounts"])
 
@@ -47,7 +48,7 @@ def user_read(user: User) -> UserRead:
 
 def client_of(request: Request, principal: Principal | None = None) -> service.Client:
     return service.Client(
-        address=request.client.host if request.client else "",
+        address=client_address(request),
         user_agent=request.headers.get("user-agent", ""),
         channel="api" if principal is None or principal.user_id is None else "web",
     )

@@ -28,6 +28,8 @@ from housing_match.db import SessionDep
 from housing_match.errors import problem_responses
 from housing_match.models import OrganisationKind
 from housing_match.schemas_common import MunicipalityCode, PrefectureCode
+from housing_match.throttling.dependencies import RateLimited
+from housing_match.throttling.limiter import Operation
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
@@ -35,6 +37,44 @@ Auditor = Annotated[
     Principal, Depends(require_kinds(OrganisationKind.MUNICIPALITY, OrganisationKind.ADMIN))
 ]
 PROBLEMS = problem_responses(400, 401, 403, 422)
+
+
+def _asks_for_export(request: Request, *, places: bool = True) -> bool:
+    """A CSV or GeoJSON export rather than a JSON page (an invalid format is refused later
+    and counts nothing)."""
+    try:
+        requested = ReportFormat(request.query_params["format"])
+    except KeyError:
+        requested = None
+    except ValueError:
+        return False
+    return chosen_format(request, requested, places=places) is not ReportFormat.JSON
+
+
+def _asks_for_csv(request: Request) -> bool:
+    return _asks_for_export(request, places=False)
+
+
+ExportLimit = Annotated[
+    None,
+    Depends(
+        RateLimited(
+            Operation.EXPORT,
+            only_when=_asks_for_export,
+            applies_to="the CSV and GeoJSON exports of this report, not its JSON pages",
+        )
+    ),
+]
+CsvExportLimit = Annotated[
+    None,
+    Depends(
+        RateLimited(
+            Operation.EXPORT,
+            only_when=_asks_for_csv,
+            applies_to="the CSV export of this report, not its JSON",
+        )
+    ),
+]
 
 
 def audit_scope(
@@ -74,6 +114,7 @@ def registrations(
     request: Request,
     session: SessionDep,
     scope: Scope,
+    _rate_limit: ExportLimit,
     format_: Format = None,
     cursor: Cursor = None,
     limit: Limit = 100,
@@ -97,6 +138,7 @@ def rent_balance(
     request: Request,
     session: SessionDep,
     scope: Scope,
+    _rate_limit: ExportLimit,
     radius_m: Annotated[
         int | None,
         Query(ge=100, le=20_000, description="Comparables within this radius; default: setting."),
@@ -137,6 +179,7 @@ def vacancies(
     request: Request,
     session: SessionDep,
     scope: Scope,
+    _rate_limit: ExportLimit,
     stale_after_days: Annotated[
         int | None,
         Query(
@@ -178,6 +221,7 @@ def unmet_demand(
     request: Request,
     session: SessionDep,
     scope: Scope,
+    _rate_limit: CsvExportLimit,
     few_threshold: Annotated[
         int | None,
         Query(ge=1, le=50, description="At most this many candidates is 'few'; default: setting."),

@@ -26,6 +26,8 @@ from housing_match.matching.schemas import (
 )
 from housing_match.models import OrganisationKind
 from housing_match.responses import json_response
+from housing_match.throttling.dependencies import RateLimited
+from housing_match.throttling.limiter import Operation
 
 router = APIRouter(tags=["persons"])
 allocations_router = APIRouter(tags=["allocations"])
@@ -33,6 +35,9 @@ allocations_router = APIRouter(tags=["allocations"])
 # Person data is for the center that supports the person: not even admins see it.
 Center = Annotated[Principal, Depends(require_kinds(OrganisationKind.CENTER))]
 MAX_WEIGHT = 100.0
+# Charged after the principal: another kind of organisation is refused, not counted.
+MatchLimit = Annotated[None, Depends(RateLimited(Operation.MATCH))]
+AllocationLimit = Annotated[None, Depends(RateLimited(Operation.ALLOCATION))]
 
 
 def parse_weights(raw: str | None) -> dict[Factor, float] | None:
@@ -167,6 +172,7 @@ RentToleranceQuery = Annotated[
 def match_person(
     session: SessionDep,
     principal: Center,
+    _rate_limit: MatchLimit,
     person_id: uuid.UUID,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     relax: RelaxQuery = None,
@@ -210,6 +216,7 @@ def match_person(
 def explain_match(
     session: SessionDep,
     principal: Center,
+    _rate_limit: MatchLimit,
     person_id: uuid.UUID,
     vacancy_id: Annotated[uuid.UUID, Query(description="The vacancy to explain.")],
     relax: RelaxQuery = None,
@@ -254,5 +261,7 @@ def read_log(
     summary="Propose homes for several persons at once, optimally (nothing is held)",
     responses=problem_responses(401, 403, 404, 422),
 )
-def allocate(session: SessionDep, principal: Center, body: AllocationRequest) -> Response:
+def allocate(
+    session: SessionDep, principal: Center, _rate_limit: AllocationLimit, body: AllocationRequest
+) -> Response:
     return json_response(service.allocate(session, principal, body))

@@ -20,6 +20,7 @@ from pydantic import (
     StringConstraints,
     model_validator,
 )
+from shapely.errors import ShapelyError
 from shapely.geometry import shape
 
 from housing_match.matching.allowance import CeilingBasis, current_municipality_error
@@ -77,7 +78,9 @@ class PolygonGeometry(BaseModel):
     def _valid(self) -> PolygonGeometry:
         try:
             geometry = shape(self.model_dump())
-        except (ValueError, TypeError, IndexError, AttributeError) as exc:
+        # Shapely indexes whatever it is given: an object where a ring or a position belongs
+        # is a KeyError, and GEOS may refuse what slipped through (ShapelyError).
+        except (ValueError, TypeError, IndexError, KeyError, AttributeError, ShapelyError) as exc:
             raise ValueError(f"not a valid GeoJSON {self.type}") from exc
         if geometry.is_empty or not geometry.is_valid:
             raise ValueError(f"the {self.type} is empty or self-intersecting")

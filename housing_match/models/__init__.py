@@ -18,6 +18,7 @@ from housing_match.models.outbox_event import OutboxEvent
 from housing_match.models.person import Person
 from housing_match.models.person_place import PersonPlace
 from housing_match.models.person_read_log import PersonReadLogEntry
+from housing_match.models.rate_limit_counter import RateLimitCounter
 from housing_match.models.recovery_code import RecoveryCode
 from housing_match.models.referral import Referral
 from housing_match.models.referral_event import ReferralEvent
@@ -49,6 +50,7 @@ __all__ = [
     "Person",
     "PersonPlace",
     "PersonReadLogEntry",
+    "RateLimitCounter",
     "RecoveryCode",
     "Referral",
     "ReferralEvent",

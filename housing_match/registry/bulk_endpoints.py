@@ -26,6 +26,8 @@ from housing_match.registry.schemas import (
 from housing_match.responses import json_response
 from housing_match.schemas_common import MunicipalityCode
 from housing_match.settings import get_settings
+from housing_match.throttling.dependencies import RateLimited
+from housing_match.throttling.limiter import Operation
 
 router = APIRouter(tags=["registry"])
 
@@ -106,6 +108,7 @@ async def import_dwellings(
     request: Request,
     session: SessionDep,
     principal: Importer,
+    _rate_limit: Annotated[None, Depends(RateLimited(Operation.IMPORT))],
     dry_run: Annotated[bool, Query(description="Validate and report; write nothing.")] = False,
 ) -> Response:
     raw = await request.body()
@@ -172,6 +175,7 @@ def export_dwellings(
     request: Request,
     session: SessionDep,
     principal: Exporter,
+    _rate_limit: Annotated[None, Depends(RateLimited(Operation.EXPORT))],
     municipality_code: Annotated[
         list[MunicipalityCode] | None, Query(description="Only these municipalities.")
     ] = None,

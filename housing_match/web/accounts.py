@@ -32,6 +32,7 @@ from housing_match.models import (
     UserRole,
 )
 from housing_match.settings import get_settings
+from housing_match.throttling.limiter import client_address
 from housing_match.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
@@ -88,7 +89,7 @@ def safe_next(value: object) -> str:
 
 def _client(request: Request) -> service.Client:
     return service.Client(
-        address=request.client.host if request.client else "",
+        address=client_address(request),
         user_agent=request.headers.get("user-agent", ""),
         channel="web",
     )

@@ -27,6 +27,7 @@ from housing_match.matching import service as matching_service
 from housing_match.matching.rules import HARD_CONSTRAINT_LABELS_JA, NOT_RELAXABLE, HardConstraint
 from housing_match.matching.schemas import MatchResult, PersonRead
 from housing_match.models import Person
+from housing_match.throttling.limiter import Operation, limiter_of
 from housing_match.web.center import CenterStaff, render_center
 
 router = APIRouter(include_in_schema=False)
@@ -107,6 +108,7 @@ def _places(person: PersonRead) -> list[dict[str, Any]]:
 
 
 def _match(
+    request: Request,
     session: SessionDep,
     principal: CenterStaff,
     person_id: uuid.UUID,
@@ -115,6 +117,8 @@ def _match(
     relax: HardConstraint | None,
     radius_factor: float | None,
 ) -> tuple[PersonRead, MatchResult]:
+    # The organisation's limit of matches, shared with the API's.
+    limiter_of(request).charge(principal.organisation_id, Operation.MATCH)
     person = matching_service.read_model(matching_service.get_person(session, principal, person_id))
     result = matching_service.match_person(
         session,
@@ -137,6 +141,7 @@ def candidates_page(
     radius_factor: RadiusFactor = None,
 ) -> Response:
     person, result = _match(
+        request,
         session,
         principal,
         person_id,
@@ -183,6 +188,7 @@ def candidates_print(
 ) -> Response:
     """For a case meeting: no name, no case number, no places; only the homes and why."""
     _, result = _match(
+        request,
         session,
         principal,
         person_id,
@@ -295,6 +301,8 @@ def why_not(
         error = "住宅の登録番号を入力してください"
     explanation = None
     if vacancy_id is not None:
+        # Explanations count with the matches, as the API's do.
+        limiter_of(request).charge(principal.organisation_id, Operation.MATCH)
         try:
             explanation = matching_service.explain_home(
                 session, principal, person_id, vacancy_id, relaxation=relaxation

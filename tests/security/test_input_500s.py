@@ -262,3 +262,25 @@ def great_circle_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
 def test_a_box_half_the_world_wide_has_no_circle() -> None:
     assert covering_cap((-180.0, -90.0, 180.0, 90.0)) is None
     assert covering_cap((0.0, 0.0, 180.0, 10.0)) is None
+
+
+@pytest.mark.parametrize(
+    "coordinates",
+    [
+        [{}],  # an object where a polygon belongs
+        [[{}]],  # ... where a ring belongs
+        [[[{"0": 1}]]],  # ... where a position belongs
+        [[[[]]]],
+    ],
+)
+def test_a_malformed_polygon_is_a_422_not_a_500(
+    client: TestClient, center: OrgFixture, coordinates: list[Any]
+) -> None:
+    for kind in ("MultiPolygon", "Polygon"):
+        polygon = {"type": kind, "coordinates": coordinates}
+        payload = person_payload(
+            places={"preferred_areas": {"polygons": [polygon]}},
+        )
+        response = client.post("/v1/persons", json=payload, headers=center.headers)
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"] == "application/problem+json"
