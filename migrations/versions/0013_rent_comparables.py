@@ -24,24 +24,24 @@ down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# The grid cell of a location, in thousandths of a degree (the refresh knows the same size).
-CELL = "floor(ST_X({0}::geometry) * 1000)::int, floor(ST_Y({0}::geometry) * 1000)::int"
+# The grid cell of a location is in thousandths of a degree (audit/rent_repository.py knows
+# the same size).
 
-MARK = f"""
+MARK = """
 CREATE FUNCTION rent_comparables_mark() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    -- Each changed dwelling counts once (where it is now, or where it was if it left the
-    -- register); its other side is marked with weight 0.
+    -- Each changed dwelling counts once (where it is now if registered, else where it was);
+    -- its other location is marked with weight 0.
     IF TG_OP = 'INSERT' THEN
         INSERT INTO rent_comparables_dirty AS dirty (kind, cell_x, cell_y, changes)
-        SELECT kind, {CELL.format("location")}, count(*)
+        SELECT kind, floor(ST_X(location::geometry) * 1000)::int, floor(ST_Y(location::geometry) * 1000)::int, count(*)
         FROM new_rows WHERE status = 'registered'
         GROUP BY 1, 2, 3
         ON CONFLICT (kind, cell_x, cell_y) DO UPDATE
         SET changes = dirty.changes + excluded.changes, mark = excluded.mark;
     ELSIF TG_OP = 'DELETE' THEN
         INSERT INTO rent_comparables_dirty AS dirty (kind, cell_x, cell_y, changes)
-        SELECT kind, {CELL.format("location")}, count(*)
+        SELECT kind, floor(ST_X(location::geometry) * 1000)::int, floor(ST_Y(location::geometry) * 1000)::int, count(*)
         FROM old_rows WHERE status = 'registered'
         GROUP BY 1, 2, 3
         ON CONFLICT (kind, cell_x, cell_y) DO UPDATE
@@ -52,18 +52,19 @@ BEGIN
         FROM old_rows o
         JOIN new_rows n ON n.id = o.id
         CROSS JOIN LATERAL (
-            SELECT o.kind, {CELL.format("o.location")},
+            SELECT o.kind, floor(ST_X(o.location::geometry) * 1000)::int, floor(ST_Y(o.location::geometry) * 1000)::int,
                    CASE WHEN n.status = 'registered' THEN 0 ELSE 1 END
             WHERE o.status = 'registered'
             UNION ALL
-            SELECT n.kind, {CELL.format("n.location")}, 1
-            WHERE n.status = 'registered'
+            -- Marked also when it left the register, so the refresh finds its row there.
+            SELECT n.kind, floor(ST_X(n.location::geometry) * 1000)::int, floor(ST_Y(n.location::geometry) * 1000)::int,
+                   CASE WHEN n.status = 'registered' THEN 1 ELSE 0 END
         ) AS side (kind, cell_x, cell_y, weight)
         WHERE (o.status = 'registered' OR n.status = 'registered')
-          AND (o.status, o.kind, ST_AsEWKB(o.location), o.rent_yen, o.common_fee_yen,
+          AND (o.status, o.kind, ST_AsBinary(o.location), o.rent_yen, o.common_fee_yen,
                o.floor_area_m2)
               IS DISTINCT FROM
-              (n.status, n.kind, ST_AsEWKB(n.location), n.rent_yen, n.common_fee_yen,
+              (n.status, n.kind, ST_AsBinary(n.location), n.rent_yen, n.common_fee_yen,
                n.floor_area_m2)
         GROUP BY 1, 2, 3
         ON CONFLICT (kind, cell_x, cell_y) DO UPDATE
@@ -135,7 +136,7 @@ def upgrade() -> None:
     # computes them all.
     op.execute(
         "INSERT INTO rent_comparables_dirty (kind, cell_x, cell_y, changes) "
-        f"SELECT kind, {CELL.format('location')}, count(*) FROM dwellings "
+        "SELECT kind, floor(ST_X(location::geometry) * 1000)::int, floor(ST_Y(location::geometry) * 1000)::int, count(*) FROM dwellings "
         "WHERE status = 'registered' GROUP BY 1, 2, 3"
     )
 
