@@ -10,7 +10,6 @@ percentile_cont).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -37,7 +36,7 @@ NOT_COPIED = {"id", "created_at", "updated_at", "prefecture_code", "registration
 @pytest.fixture
 def templates(
     client: TestClient, corporation: OrgFixture, municipality: OrgFixture, session: Session
-) -> Iterator[dict[str, dict[str, Any]]]:
+) -> dict[str, dict[str, Any]]:
     """A registered ordinary dwelling and a shared house, whose rows the test clones."""
     ordinary = registered_dwelling(client, corporation, municipality, registration_number="T-O")
     shared = registered_dwelling(
@@ -58,7 +57,7 @@ def templates(
     # The templates themselves are not part of the neighbourhoods under test.
     session.execute(delete(Dwelling).where(Dwelling.id.in_([ordinary, shared])))
     session.commit()
-    yield rows
+    return rows
 
 
 def point(east_m: float, north_m: float) -> str:
