@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from typing import cast as type_cast
 import numpy as np
 import numpy.typing as npt
 import psycopg
-from geoalchemy2 import Geography, Geometry
+from geoalchemy2 import Geometry
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     Integer,
     Select,
     String,
+    Text,
     Uuid,
     and_,
     cast,
@@ -45,6 +47,8 @@ from housing_match.repository import RepositoryBase
 # cell lies within this many metres of its centre (half the diagonal, rounded up).
 CELL_DEG = 0.001
 CELL_HALF_DIAGONAL_M = 80.0
+# Marks are looked up in groups of this many degrees.
+TILE_DEG = 0.05
 # Advisory lock key of the refresh: two refreshes at once would consume each other's marks.
 REFRESH_LOCK = 0x72656E74  # "rent"
 
@@ -192,17 +196,20 @@ class RentComparablesRepository(RepositoryBase[RentComparable]):
 
     @staticmethod
     def _centres(centres: Sequence[tuple[float, float]]) -> Any:
+        """The points as multipoints, one per tile of TILE_DEG: a neighbourhood is then one
+        index scan of the tile's reach rather than one per point (marks lie side by side)."""
+        tiles: dict[tuple[int, int], list[str]] = {}
+        for lon, lat in centres:
+            tile = (math.floor(lon / TILE_DEG), math.floor(lat / TILE_DEG))
+            tiles.setdefault(tile, []).append(f"{lon!r} {lat!r}")
+        shapes = [f"SRID=4326;MULTIPOINT({', '.join(points)})" for points in tiles.values()]
         return select(
-            func.unnest(literal([lon for lon, _ in centres], ARRAY(Float))).label("lon"),
-            func.unnest(literal([lat for _, lat in centres], ARRAY(Float))).label("lat"),
+            func.ST_GeogFromText(func.unnest(literal(shapes, ARRAY(Text)))).label("area")
         ).subquery("centres")
 
     @staticmethod
     def _near(centres: Any, reach_m: float) -> ColumnElement[bool]:
-        centre = cast(
-            func.ST_SetSRID(func.ST_MakePoint(centres.c.lon, centres.c.lat), 4326), Geography
-        )
-        return func.ST_DWithin(Dwelling.location, centre, reach_m)
+        return func.ST_DWithin(Dwelling.location, centres.c.area, reach_m)
 
     def registered_points_near(
         self, kind: str, centres: Sequence[tuple[float, float]], reach_m: float
