@@ -40,6 +40,9 @@ referrals_app = typer.Typer(help="Referral housekeeping: holds and stalls.", no_
 webhooks_app = typer.Typer(help="Webhook delivery.", no_args_is_help=True)
 import_app = typer.Typer(help="Bulk imports.", no_args_is_help=True)
 export_app = typer.Typer(help="Bulk exports.", no_args_is_help=True)
+rent_balance_app = typer.Typer(
+    help="The rent-balance audit's (近傍同種) maintained medians.", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 app.add_typer(org_app, name="org")
 app.add_typer(key_app, name="key")
@@ -50,6 +53,7 @@ app.add_typer(referrals_app, name="referrals")
 app.add_typer(webhooks_app, name="webhooks")
 app.add_typer(import_app, name="import")
 app.add_typer(export_app, name="export")
+app.add_typer(rent_balance_app, name="rent-balance")
 
 
 def _fail(message: str) -> typer.Exit:
@@ -502,6 +506,28 @@ def import_dwellings(
         f"rejected {result.rejected} of {result.total_rows} rows"
         + (" (dry run: nothing written)" if dry_run else "")
     )
+    if not dry_run and (result.accepted or result.updated):
+        # The rent-balance audit reads medians kept per dwelling: bring them up to date now
+        # rather than at the next scheduled refresh.
+        rent_balance_refresh(full=False)
+
+
+@rent_balance_app.command("refresh")
+def rent_balance_refresh(
+    full: Annotated[
+        bool, typer.Option("--full", help="Recompute every registered dwelling.")
+    ] = False,
+) -> None:
+    """Recompute the comparables' medians near the dwellings changed since the last refresh
+    (all of them with --full, on a first run, or after the radius setting changed). Run it
+    periodically: the audit shows the time of the medians and what changed since."""
+    from housing_match.audit.rent_refresh import refresh_rent_comparables
+
+    with cli_session() as session:
+        report = refresh_rent_comparables(session, full=full)
+    typer.echo(report.summary(), err=True)
+    if report.mode == "busy":
+        raise _fail("another rent-balance refresh is running; nothing done")
 
 
 def _report_file(path: Path | None) -> Path | None:

@@ -30,7 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
-from housing_match.models import Dwelling, MatchQuery, Organisation, Vacancy
+from housing_match.models import Dwelling, MatchQuery, Organisation, RentComparable, Vacancy
 from housing_match.registry.repository import (
     comparable_conditions,
     jurisdiction_condition,
@@ -136,15 +136,15 @@ class AuditRepository(RepositoryBase[Dwelling]):
 
     # --- rent balance ------------------------------------------------------------------
 
-    def _rent_assessment(self, codes: ScopeCodes, thresholds: RentThresholds) -> Any:
-        """One row per registered dwelling in scope, judged against its 近傍同種.
-
-        A LATERAL subquery takes, for each dwelling, the count and median rent per ㎡ of the
-        registered dwellings of the same kind within the radius (ST_DWithin on geography, so
-        the spatial index serves it), itself left out, wherever they are registered.
-        """
+    @staticmethod
+    def _rent_stats_live(thresholds: RentThresholds) -> Any:
+        """The comparables' count and median computed now: a LATERAL subquery takes, for each
+        dwelling, the registered dwellings of the same kind within the radius (ST_DWithin on
+        geography, so the spatial index serves it), itself left out, wherever they are
+        registered. Quadratic in local density: for a radius other than the maintained one,
+        and the definition the maintained values are tested against."""
         comparable = aliased(Dwelling, name="comparable")
-        stats = (
+        return (
             select(
                 func.count().label("comparable_count"),
                 # percentile_cont yields double precision; left to infer, SQLAlchemy would
@@ -164,6 +164,28 @@ class AuditRepository(RepositoryBase[Dwelling]):
             )
             .lateral("comparables")
         )
+
+    @staticmethod
+    def _rent_stats_maintained() -> Any:
+        """The same count and median as of the last refresh (``audit/rent_refresh.py``)."""
+        return select(
+            RentComparable.dwelling_id,
+            RentComparable.comparable_count,
+            RentComparable.median_rent_per_m2.label("median"),
+        ).subquery("comparables")
+
+    def _rent_assessment(
+        self, codes: ScopeCodes, thresholds: RentThresholds, *, maintained: bool
+    ) -> Any:
+        """One row per registered dwelling in scope, judged against its 近傍同種; with
+        ``maintained``, of those that have maintained values, else computed now."""
+        stats: Any
+        if maintained:
+            stats = self._rent_stats_maintained()
+            join_on: ColumnElement[bool] = stats.c.dwelling_id == Dwelling.id
+        else:
+            stats = self._rent_stats_live(thresholds)
+            join_on = true()
         # Double precision like the Python judgement, so both agree to the last bit.
         per_m2 = cast(Dwelling.rent_yen + Dwelling.common_fee_yen, Float) / cast(
             Dwelling.floor_area_m2, Float
@@ -199,13 +221,15 @@ class AuditRepository(RepositoryBase[Dwelling]):
                 stats.c.median,
                 finding.label("finding"),
             )
-            .join(stats, true())
+            .join(stats, join_on)
             .where(Dwelling.status == "registered", *in_scope(codes))
             .subquery("assessed")
         )
 
-    def rent_findings(self, codes: ScopeCodes, thresholds: RentThresholds) -> dict[str, int]:
-        assessed = self._rent_assessment(codes, thresholds)
+    def rent_findings(
+        self, codes: ScopeCodes, thresholds: RentThresholds, *, maintained: bool
+    ) -> dict[str, int]:
+        assessed = self._rent_assessment(codes, thresholds, maintained=maintained)
         rows = self.session.execute(
             select(assessed.c.finding, func.count()).group_by(assessed.c.finding)
         ).all()
@@ -216,10 +240,11 @@ class AuditRepository(RepositoryBase[Dwelling]):
         codes: ScopeCodes,
         thresholds: RentThresholds,
         *,
+        maintained: bool,
         after: After,
         limit: int,
     ) -> list[RentRow]:
-        assessed = self._rent_assessment(codes, thresholds)
+        assessed = self._rent_assessment(codes, thresholds, maintained=maintained)
         order = (
             assessed.c.municipality_code,
             assessed.c.registration_number,
@@ -249,6 +274,19 @@ class AuditRepository(RepositoryBase[Dwelling]):
             )
             for row in self.session.execute(statement)
         ]
+
+    def not_yet_assessed(self, codes: ScopeCodes) -> int:
+        """Registered dwellings in scope without maintained values: registered since the
+        last refresh."""
+        return int(
+            self.session.execute(
+                select(func.count()).where(
+                    Dwelling.status == "registered",
+                    *in_scope(codes),
+                    ~exists().where(RentComparable.dwelling_id == Dwelling.id),
+                )
+            ).scalar_one()
+        )
 
     # --- vacancies ---------------------------------------------------------------------
 

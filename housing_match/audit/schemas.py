@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -144,6 +145,32 @@ class RentBalanceParameters(BaseModel):
     min_comparables: int
 
 
+class RentBalanceFreshness(BaseModel):
+    """How current the comparables' medians are.
+
+    They are kept per dwelling and brought up to date by ``housing-match rent-balance
+    refresh`` (run it periodically, and after bulk imports); a radius other than the kept one
+    is computed for the request."""
+
+    computed: Literal["maintained", "live"] = Field(
+        description="maintained: as of the last refresh; live: computed for this request."
+    )
+    as_of: datetime | None = Field(
+        description="When the medians were computed; null: never yet (run the refresh)."
+    )
+    dwellings_changed_since: int = Field(
+        description="Registered dwellings added, changed or withdrawn anywhere since as_of: "
+        "medians near them may have moved. 0: the medians are current."
+    )
+    changed_since_earliest: datetime | None = Field(
+        description="When the oldest change not yet in the medians was made."
+    )
+    not_yet_assessed: int = Field(
+        description="Registered dwellings in scope with no median yet (registered since "
+        "as_of): not counted in checked."
+    )
+
+
 class RentBalanceAudit(BaseModel):
     """近傍同種: registered dwellings whose rent per ㎡ is far from their neighbours' median.
 
@@ -153,6 +180,7 @@ class RentBalanceAudit(BaseModel):
 
     scope: AuditScope
     parameters: RentBalanceParameters
+    freshness: RentBalanceFreshness
     checked: int
     within_balance: int
     above: int

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from housing_match.audit.rent_repository import RentComparablesRepository
 from housing_match.audit.repository import (
     After,
     AuditRepository,
@@ -37,6 +38,7 @@ from housing_match.audit.schemas import (
     OpenVacancyShare,
     RegistrationsAudit,
     RentBalanceAudit,
+    RentBalanceFreshness,
     RentBalanceParameters,
     RentFinding,
     RentOutlier,
@@ -291,14 +293,40 @@ def audit_rent_balance(
     cursor: str | None,
     limit: int | None,
 ) -> RentBalanceAudit:
+    """Read from the maintained values (``rent_refresh``) when they are for the radius asked;
+    for another radius computed now, which costs a median per dwelling over its neighbours."""
     after = _decode_after(cursor, 3)
     repository = AuditRepository(session)
-    findings = repository.rent_findings(codes, thresholds)
+    maintained_repository = RentComparablesRepository(session)
+    state = maintained_repository.state()
+    maintained = (
+        state.radius_m if state else get_settings().rent_balance_radius_m
+    ) == thresholds.radius_m
+    findings = repository.rent_findings(codes, thresholds, maintained=maintained)
     rows, next_cursor = _cut(
-        repository.rent_outliers(codes, thresholds, after=after, limit=_rows_wanted(limit)),
+        repository.rent_outliers(
+            codes, thresholds, maintained=maintained, after=after, limit=_rows_wanted(limit)
+        ),
         limit,
         lambda row: (row.municipality_code, row.registration_number, str(row.dwelling_id)),
     )
+    if maintained:
+        pending = maintained_repository.pending()
+        freshness = RentBalanceFreshness(
+            computed="maintained",
+            as_of=None if state is None else state.refreshed_at,
+            dwellings_changed_since=pending.dwellings,
+            changed_since_earliest=pending.since,
+            not_yet_assessed=repository.not_yet_assessed(codes),
+        )
+    else:
+        freshness = RentBalanceFreshness(
+            computed="live",
+            as_of=maintained_repository.now(),
+            dwellings_changed_since=0,
+            changed_since_earliest=None,
+            not_yet_assessed=0,
+        )
     return RentBalanceAudit(
         scope=_scope_read(codes),
         parameters=RentBalanceParameters(
@@ -306,6 +334,7 @@ def audit_rent_balance(
             factor=thresholds.factor,
             min_comparables=thresholds.min_comparables,
         ),
+        freshness=freshness,
         checked=sum(findings.values()),
         within_balance=findings.get("within", 0),
         above=findings.get(RentFinding.ABOVE.value, 0),

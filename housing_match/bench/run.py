@@ -15,6 +15,7 @@ from sqlalchemy import Engine, create_engine, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from housing_match.audit.rent_refresh import refresh_rent_comparables
 from housing_match.auth import CLI_ACTOR, Principal
 from housing_match.bench import measure, persons, synthetic
 from housing_match.db import make_engine
@@ -133,6 +134,10 @@ def _run(
         )
         session.commit()
     progress(f"posted {posted:,} open vacancies in {time.perf_counter() - vacancy_started:.1f} s")
+    with make_session() as session:
+        rent_balance = refresh_rent_comparables(session)
+        session.commit()
+    progress(rent_balance.summary())
     # A live database has statistics (autovacuum); a freshly loaded one gets them now.
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(text("VACUUM ANALYZE match_listings"))
@@ -249,6 +254,9 @@ def _run(
         "match_floor_p50_ms": floor["p50"],
         "match_p50_over_floor": round(match["p50"] / floor["p50"], 2) if floor["p50"] else None,
         "allocation_s": round(allocation.seconds, 3),
+        # The rent-balance audit's medians, computed once for the whole registry after the
+        # build (the import leaves every registered dwelling marked).
+        "rent_balance_refresh_s": round(rent_balance.seconds, 1),
         "match_rps": rps,
         "details": {
             "import": {

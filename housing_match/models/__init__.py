@@ -22,6 +22,11 @@ from housing_match.models.rate_limit_counter import RateLimitCounter
 from housing_match.models.recovery_code import RecoveryCode
 from housing_match.models.referral import Referral
 from housing_match.models.referral_event import ReferralEvent
+from housing_match.models.rent_comparable import (
+    RentComparable,
+    RentComparablesDirty,
+    RentComparablesState,
+)
 from housing_match.models.sign_in_throttle import SignInThrottle
 from housing_match.models.standards_profile import StandardsProfile
 from housing_match.models.support_plan_entry import COVERER_KINDS, SupportPlanEntry
@@ -54,6 +59,9 @@ __all__ = [
     "RecoveryCode",
     "Referral",
     "ReferralEvent",
+    "RentComparable",
+    "RentComparablesDirty",
+    "RentComparablesState",
     "SignInThrottle",
     "StandardsProfile",
     "SupportPlanEntry",

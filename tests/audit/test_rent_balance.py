@@ -6,7 +6,9 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
+from housing_match.audit.rent_refresh import refresh_rent_comparables
 from housing_match.models import OrganisationKind
 from tests.audit.factories import csv_rows, get_json, osaka_dwelling, otsu_dwelling
 from tests.conftest import MakeOrganisation, OrgFixture
@@ -15,9 +17,15 @@ from tests.registry.factories import OSAKA_CITY, OTSU_CITY, dwelling_payload
 PATH = "/v1/audit/rent-balance"
 
 
+def refreshed(session: Session) -> None:
+    """The periodic job: the report reads the medians as of its last run."""
+    refresh_rent_comparables(session)
+    session.commit()
+
+
 @pytest.fixture
 def neighbourhood(
-    client: TestClient, corporation: OrgFixture, municipality: OrgFixture
+    client: TestClient, corporation: OrgFixture, municipality: OrgFixture, session: Session
 ) -> dict[str, str]:
     """Five ordinary units at ¥2,000/㎡ within 500 m, one dear, one cheap, one far off."""
     ids = {
@@ -44,6 +52,7 @@ def neighbourhood(
     ids["FAR"] = osaka_dwelling(
         client, corporation, municipality, "FAR", east_m=8_000, rent_yen=50_000, common_fee_yen=0
     )
+    refreshed(session)
     return ids
 
 
@@ -127,6 +136,7 @@ def test_only_registered_dwellings_in_the_jurisdiction(
     make_organisation: MakeOrganisation,
     admin: OrgFixture,
     neighbourhood: dict[str, str],
+    session: Session,
 ) -> None:
     otsu = make_organisation(OrganisationKind.MUNICIPALITY, jurisdiction=(OTSU_CITY,))
     otsu_far = otsu_dwelling(client, corporation, otsu, "OTSU-1")
@@ -137,6 +147,7 @@ def test_only_registered_dwellings_in_the_jurisdiction(
         headers=corporation.headers,
     )
     assert applied.status_code == 201
+    refreshed(session)
     osaka_report = get_json(client, PATH, municipality)
     assert osaka_report["checked"] == 8
     assert otsu_far not in {item["dwelling_id"] for item in osaka_report["items"]}
