@@ -111,20 +111,26 @@ class ProfileCache:
         return self._by_code[municipality_code]
 
 
-def check_registration_standards(
-    profiles: Sequence[StandardsProfile], data: DwellingInput, as_of: date
-) -> tuple[standards.StandardsResult, AppliedProfile]:
+def standards_in_force(
+    profiles: Sequence[StandardsProfile], municipality_code: str, as_of: date
+) -> tuple[standards.StandardsParameters, AppliedProfile]:
+    """The parameters a municipality's dwellings are checked against on a date, and the
+    profiles they come from: the same for every dwelling of the municipality."""
     if not any(p.scope_code == "" and p.effective_from <= as_of for p in profiles):
         first = min((p.effective_from for p in profiles if p.scope_code == ""), default=None)
         raise UnprocessableEntity(
             f"No national registration standards were in force on {as_of}"
             + (f"; the system starts on {first}." if first else ".")
         )
-    parameters, _ = standards.select_parameters(
-        rule_profiles(profiles), data.municipality_code, as_of
-    )
-    result = standards.check_dwelling(dwelling_facts(data), parameters)
-    return result, _profile_names(profiles, data.municipality_code, as_of)
+    parameters, _ = standards.select_parameters(rule_profiles(profiles), municipality_code, as_of)
+    return parameters, _profile_names(profiles, municipality_code, as_of)
+
+
+def check_registration_standards(
+    profiles: Sequence[StandardsProfile], data: DwellingInput, as_of: date
+) -> tuple[standards.StandardsResult, AppliedProfile]:
+    parameters, applied = standards_in_force(profiles, data.municipality_code, as_of)
+    return standards.check_dwelling(dwelling_facts(data), parameters), applied
 
 
 def evaluate_standards(
