@@ -34,6 +34,7 @@ from housing_match.bench.synthetic import CITIES, City
 from housing_match.middleware import server_time_ms
 from housing_match.models import Dwelling, MatchQuery, Vacancy
 from housing_match.openapi_examples import REQUEST_EXAMPLES
+from housing_match.registry.mapping import FACT_COLUMN_KEYS
 from housing_match.registry.schemas import StandardsCheckRequest
 from housing_match.served import serve
 from housing_match.settings import get_settings
@@ -198,7 +199,18 @@ def plain_pass(report: str, codes: ScopeCodes) -> Select[*tuple[Any, ...]]:
     """The columns a report reads, over the rows of its jurisdiction, and nothing more."""
     registered: list[ColumnElement[bool]] = [Dwelling.status == "registered", *in_scope(codes)]
     if report == "registrations":
-        return select(*Dwelling.__table__.columns).where(*registered)
+        return select(
+            Dwelling.id,
+            Dwelling.registration_number,
+            Dwelling.address,
+            Dwelling.municipality_code,
+            Dwelling.authority_id,
+            Dwelling.registered_on,
+            Dwelling.location,
+            Dwelling.standards_compliant,
+            Dwelling.standards_checked_at,
+            *(getattr(Dwelling, key) for key in FACT_COLUMN_KEYS),
+        ).where(*registered)
     if report == "rent-balance":
         return select(
             Dwelling.id,

@@ -171,6 +171,17 @@ class RentStats:
     median_rent_per_m2: float | None
 
 
+@dataclass(frozen=True)
+class SearchAfter:
+    """The keyset position of a search's last row: its distance when ordered by distance,
+    else its municipality code."""
+
+    id: str
+    distance: float = 0.0
+    municipality_code: str = ""
+    dwelling_id: str = ""  # a vacancy's dwelling
+
+
 @dataclass
 class DwellingFilters:
     statuses: tuple[str, ...] = ("registered",)
@@ -231,9 +242,11 @@ class DwellingRepository(RepositoryBase[Dwelling]):
         )
 
     def search(
-        self, filters: DwellingFilters, *, after: tuple[float, str] | None, limit: int
+        self, filters: DwellingFilters, *, after: SearchAfter | None, limit: int
     ) -> list[tuple[Dwelling, float | None]]:
-        """Keyset-paginated: by distance then id when ``near`` is given, else by id."""
+        """Keyset-paginated: by distance then id when ``near`` is given, else by municipality
+        then id, the order of the municipality index, so a page of a municipality or of a
+        prefecture (a range of codes) is read in order and stops when it is full."""
         distance: ColumnElement[Any] | None = None
         if filters.near is not None:
             longitude, latitude, _ = filters.near
@@ -243,13 +256,16 @@ class DwellingRepository(RepositoryBase[Dwelling]):
         if distance is not None:
             if after is not None:
                 statement = statement.where(
-                    tuple_(distance, Dwelling.id) > tuple_(after[0], uuid.UUID(after[1]))
+                    tuple_(distance, Dwelling.id) > tuple_(after.distance, uuid.UUID(after.id))
                 )
             statement = statement.order_by(distance, Dwelling.id)
         else:
             if after is not None:
-                statement = statement.where(Dwelling.id > uuid.UUID(after[1]))
-            statement = statement.order_by(Dwelling.id)
+                statement = statement.where(
+                    tuple_(Dwelling.municipality_code, Dwelling.id)
+                    > tuple_(after.municipality_code, uuid.UUID(after.id))
+                )
+            statement = statement.order_by(Dwelling.municipality_code, Dwelling.id)
         rows = self.session.execute(statement.limit(limit)).all()
         return [(row[0], None if row[1] is None else float(row[1])) for row in rows]
 

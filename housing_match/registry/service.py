@@ -35,6 +35,7 @@ from housing_match.registry.repository import (
     DwellingFilters,
     DwellingRepository,
     RentStats,
+    SearchAfter,
     StandardsProfileRepository,
 )
 from housing_match.registry.schemas import (
@@ -486,22 +487,30 @@ def search_dwellings(
     if len(rows) > limit:
         rows = rows[:limit]
         last, distance = rows[-1]
-        next_cursor = encode_cursor({"d": distance, "id": str(last.id)})
+        next_cursor = encode_cursor(
+            {"d": distance, "m": last.municipality_code, "id": str(last.id)}
+        )
     return rows, next_cursor
 
 
-def _decode_after(cursor: str | None, *, distance_ordered: bool) -> tuple[float, str] | None:
+def _decode_after(cursor: str | None, *, distance_ordered: bool) -> SearchAfter | None:
     if cursor is None:
         return None
     values = decode_cursor(cursor)
-    identifier, distance = values.get("id"), values.get("d")
+    identifier, distance, municipality = values.get("id"), values.get("d"), values.get("m")
     try:
         uuid.UUID(str(identifier))
     except ValueError as exc:
         raise BadRequest(INVALID_CURSOR) from exc
     if distance_ordered and not isinstance(distance, int | float):
         raise BadRequest(INVALID_CURSOR)
-    return (float(distance) if isinstance(distance, int | float) else 0.0, str(identifier))
+    if not distance_ordered and not isinstance(municipality, str):
+        raise BadRequest(INVALID_CURSOR)
+    return SearchAfter(
+        id=str(identifier),
+        distance=float(distance) if isinstance(distance, int | float) else 0.0,
+        municipality_code=municipality if isinstance(municipality, str) else "",
+    )
 
 
 # --- local standards profiles ------------------------------------------------------------
