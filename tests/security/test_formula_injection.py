@@ -189,7 +189,9 @@ def test_audit_csv_defuses_text_and_keeps_numbers() -> None:
     response = csv_response("test", ("登録番号", "住所", "家賃(円)", "中央値との比"), rows)
 
     async def body() -> bytes:
-        return b"".join([bytes(chunk) async for chunk in response.body_iterator])
+        parts = [chunk async for chunk in response.body_iterator]
+        assert all(isinstance(part, bytes) for part in parts)
+        return b"".join(part for part in parts if isinstance(part, bytes))
 
     streamed = asyncio.run(body())
     assert streamed == b"".join(chunks)
