@@ -649,9 +649,28 @@ def bench(
     concurrency: Annotated[int, typer.Option(min=1, help="Concurrent HTTP clients.")] = 24,
     server_workers: Annotated[int, typer.Option(min=1, help="uvicorn worker processes.")] = 2,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic data.")] = 7,
+    reuse: Annotated[
+        bool,
+        typer.Option(
+            help="Keep the bench database when it already holds a complete registry of this "
+            "size and seed (the import is then not timed)."
+        ),
+    ] = False,
+    search_requests: Annotated[
+        int, typer.Option(min=1, help="Searches timed (dwellings and vacancies, mixed).")
+    ] = 200,
+    phase_timeout: Annotated[
+        float,
+        typer.Option(
+            min=1,
+            help="Seconds a users' job (a report, the search mix, the export) may take "
+            "before it is reported as missed.",
+        ),
+    ] = 120.0,
 ) -> None:
     """Build a synthetic national registry in its own database and time import, matching,
-    allocation and HTTP throughput; write the figures as JSON."""
+    allocation, HTTP throughput and the other users' jobs (search, audits, the standards
+    check's rent balance, export); write the figures as JSON."""
     import json
 
     from housing_match.bench.run import BenchOptions, run_bench
@@ -665,13 +684,20 @@ def bench(
         concurrency=concurrency,
         server_workers=server_workers,
         seed=seed,
+        reuse=reuse,
+        search_requests=search_requests,
+        phase_timeout_s=phase_timeout,
     )
     command = f"housing-match bench --dwellings {dwellings} --output {output}"
     defaults = BenchOptions()
     for name in ("persons", "allocation_persons", "rps_seconds", "concurrency", "server_workers",
-                 "seed"):  # fmt: skip
+                 "seed", "search_requests"):  # fmt: skip
         if getattr(options, name) != getattr(defaults, name):
             command += f" --{name.replace('_', '-')} {getattr(options, name)}"
+    if phase_timeout != defaults.phase_timeout_s:
+        command += f" --phase-timeout {phase_timeout:g}"
+    if reuse:
+        command += " --reuse"
     if database_url is not None:
         command += " --database-url <given>"
     try:

@@ -90,3 +90,6 @@ def keep_after_rollback(session: Session, error: BaseException) -> None:
 
 # scope="function" commits before the response is sent, so a failed commit is never a 200.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+# For a streamed export's rows: a session of its own that stays open until the last byte is
+# sent (read-only; it connects only when an export uses it).
+StreamingSessionDep = Annotated[Session, Depends(get_session, scope="request")]

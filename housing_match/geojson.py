@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from fastapi import Request
@@ -33,6 +34,28 @@ def feature_collection(
     if next_cursor is not None:
         body["next_cursor"] = next_cursor
     return JSONResponse(body, media_type=GEOJSON_MEDIA_TYPE)
+
+
+def feature_collection_chunks(
+    features: Iterable[dict[str, Any]], *, features_per_chunk: int = 500
+) -> Iterator[bytes]:
+    """A FeatureCollection written as its features arrive (a streamed export), in the same
+    compact JSON as ``feature_collection``."""
+    yield b'{"type":"FeatureCollection","features":['
+    parts: list[str] = []
+    first = True
+    for one in features:
+        parts.append(("" if first else ",") + _compact(one))
+        first = False
+        if len(parts) == features_per_chunk:
+            yield "".join(parts).encode("utf-8")
+            parts = []
+    yield ("".join(parts) + "]}").encode("utf-8")
+
+
+def _compact(value: Any) -> str:
+    # As Starlette's JSONResponse renders: UTF-8 text, no NaN, no spaces.
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 
 GEOJSON_RESPONSE_DOC: dict[int | str, dict[str, Any]] = {

@@ -59,8 +59,6 @@ class Settings(BaseSettings):
     # Municipal audit: a live vacancy unconfirmed this long is stale well before it expires.
     audit_stale_vacancy_days: int = Field(default=14, ge=1)
     audit_few_candidates: int = Field(default=3, ge=1, description="Unmet demand: 'few' is ≤ this.")
-    # An export larger than this is refused rather than cut: a silently short audit misleads.
-    audit_export_max_rows: int = Field(default=20_000, ge=1)
 
     # Matching (issue 4): ranking weights (a request may override them), limits.
     match_weights: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_MATCH_WEIGHTS))

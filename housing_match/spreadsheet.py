@@ -17,8 +17,9 @@ of -1 stays -1). A lone ``-``, the usual "none" in a register, is not a formula 
 
 from __future__ import annotations
 
+import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -64,14 +65,28 @@ BOM = "\ufeff"
 
 def csv_document(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
     """UTF-8 with a BOM, CRLF line ends, every text cell defused; numbers as written."""
-    import csv
+    return b"".join(csv_chunks(header, rows))
 
+
+def csv_chunks(
+    header: Sequence[str], rows: Iterable[Sequence[Any]], *, rows_per_chunk: int = 1_000
+) -> Iterator[bytes]:
+    """``csv_document`` a few hundred kilobytes at a time, as the rows arrive: a streamed
+    export of any size holds one chunk in memory, never the file."""
     buffer = io.StringIO(newline="")
     buffer.write(BOM)
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(header)
-    writer.writerows([_csv_cell(value) for value in row] for row in rows)
-    return buffer.getvalue().encode("utf-8")
+    pending = 0
+    for row in rows:
+        writer.writerow([_csv_cell(value) for value in row])
+        pending += 1
+        if pending == rows_per_chunk:
+            yield buffer.getvalue().encode("utf-8")
+            buffer.seek(0)
+            buffer.truncate()
+            pending = 0
+    yield buffer.getvalue().encode("utf-8")
 
 
 def _csv_cell(value: Any) -> Any:

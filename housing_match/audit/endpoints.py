@@ -24,9 +24,10 @@ from housing_match.audit.schemas import (
     VacanciesAudit,
 )
 from housing_match.auth import Principal, require_kinds
-from housing_match.db import SessionDep
+from housing_match.db import SessionDep, StreamingSessionDep
 from housing_match.errors import problem_responses
 from housing_match.models import OrganisationKind
+from housing_match.registry.service import today
 from housing_match.schemas_common import MunicipalityCode, PrefectureCode
 from housing_match.throttling.dependencies import RateLimited
 from housing_match.throttling.limiter import Operation
@@ -113,6 +114,7 @@ Limit = Annotated[int, Query(ge=1, le=500, description="JSON page size; exports 
 def registrations(
     request: Request,
     session: SessionDep,
+    export_session: StreamingSessionDep,
     scope: Scope,
     _rate_limit: ExportLimit,
     format_: Format = None,
@@ -122,10 +124,10 @@ def registrations(
     chosen = chosen_format(request, format_)
     if chosen is ReportFormat.JSON:
         return service.audit_registrations(session, scope, cursor=cursor, limit=limit)
-    report = service.audit_registrations(session, scope, cursor=None, limit=None)
+    items = service.registrations_export(export_session, scope)
     if chosen is ReportFormat.CSV:
-        return registrations_csv(report)
-    return places_geojson(report.items, lambda item: item.dwelling_id)
+        return registrations_csv(items, today())
+    return places_geojson(items, lambda item: item.dwelling_id)
 
 
 @router.get(
@@ -137,6 +139,7 @@ def registrations(
 def rent_balance(
     request: Request,
     session: SessionDep,
+    export_session: StreamingSessionDep,
     scope: Scope,
     _rate_limit: ExportLimit,
     radius_m: Annotated[
@@ -163,10 +166,10 @@ def rent_balance(
     chosen = chosen_format(request, format_)
     if chosen is ReportFormat.JSON:
         return service.audit_rent_balance(session, scope, thresholds, cursor=cursor, limit=limit)
-    report = service.audit_rent_balance(session, scope, thresholds, cursor=None, limit=None)
+    items = service.rent_balance_export(export_session, scope, thresholds)
     if chosen is ReportFormat.CSV:
-        return rent_balance_csv(report)
-    return places_geojson(report.items, lambda item: item.dwelling_id)
+        return rent_balance_csv(items)
+    return places_geojson(items, lambda item: item.dwelling_id)
 
 
 @router.get(
@@ -178,6 +181,7 @@ def rent_balance(
 def vacancies(
     request: Request,
     session: SessionDep,
+    export_session: StreamingSessionDep,
     scope: Scope,
     _rate_limit: ExportLimit,
     stale_after_days: Annotated[
@@ -198,12 +202,10 @@ def vacancies(
         return service.audit_vacancies(
             session, scope, stale_after_days=stale_after_days, cursor=cursor, limit=limit
         )
-    report = service.audit_vacancies(
-        session, scope, stale_after_days=stale_after_days, cursor=None, limit=None
-    )
+    items = service.vacancies_export(export_session, scope, stale_after_days=stale_after_days)
     if chosen is ReportFormat.CSV:
-        return vacancies_csv(report)
-    return places_geojson(report.items, lambda item: item.vacancy_id)
+        return vacancies_csv(items)
+    return places_geojson(items, lambda item: item.vacancy_id)
 
 
 @router.get(

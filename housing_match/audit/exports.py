@@ -3,29 +3,30 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from fastapi import Request, Response
-from fastapi.responses import JSONResponse
+from fastapi import Request
+from fastapi.responses import StreamingResponse
 
 from housing_match import spreadsheet
 from housing_match.audit.schemas import (
-    RegistrationsAudit,
-    RentBalanceAudit,
+    RULE_LABELS,
+    NonCompliantDwelling,
+    RentOutlier,
     ReportFormat,
+    StaleVacancy,
     TabularFormat,
     UnmetDemandAudit,
-    VacanciesAudit,
 )
 from housing_match.geojson import (
     GEOJSON_MEDIA_TYPE,
     GEOJSON_RESPONSE_DOC,
     feature,
-    feature_collection,
+    feature_collection_chunks,
     wants_geojson,
 )
 from housing_match.registry.service import today
@@ -61,32 +62,39 @@ def _cell(value: Any) -> Any:
     return str(value)
 
 
-def csv_response(report: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Response:
-    content = spreadsheet.csv_document(header, ([_cell(value) for value in row] for row in rows))
+def csv_response(
+    report: str, header: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> StreamingResponse:
+    """The whole list, streamed as its rows are read: an export of any size in constant
+    memory (the rows come from a server-side cursor)."""
+    content = spreadsheet.csv_chunks(header, ([_cell(value) for value in row] for row in rows))
     filename = f"audit-{report}-{today():%Y%m%d}.csv"
-    return Response(
-        content=content,
+    return StreamingResponse(
+        content,
         media_type=f"{CSV_MEDIA_TYPE}; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
 
 
-def places_geojson(items: Sequence[Any], identify: Callable[[Any], uuid.UUID]) -> JSONResponse:
-    """A report's rows as a FeatureCollection: each row's location, the rest as properties.
+def places_geojson(items: Iterable[Any], identify: Callable[[Any], uuid.UUID]) -> StreamingResponse:
+    """A report's rows as a FeatureCollection, streamed: each row's location, the rest as
+    properties.
 
     Nested objects (a rent balance, the applied profile) are flattened into ``parent_child``
     properties, as GDAL's own option would: GIS tools read a nested object as one text field,
     whose numbers then cannot be styled or filtered. Lists (the violations) stay lists."""
-    features = []
-    for item in items:
-        properties: dict[str, Any] = {}
-        for key, value in item.model_dump(mode="json", exclude={"location"}).items():
-            if isinstance(value, dict):
-                properties.update({f"{key}_{inner}": v for inner, v in value.items()})
-            else:
-                properties[key] = value
-        features.append(feature(item.location, properties, str(identify(item))))
-    return feature_collection(features)
+
+    def features() -> Iterator[dict[str, Any]]:
+        for item in items:
+            properties: dict[str, Any] = {}
+            for key, value in item.model_dump(mode="json", exclude={"location"}).items():
+                if isinstance(value, dict):
+                    properties.update({f"{key}_{inner}": v for inner, v in value.items()})
+                else:
+                    properties[key] = value
+            yield feature(item.location, properties, str(identify(item)))
+
+    return StreamingResponse(feature_collection_chunks(features()), media_type=GEOJSON_MEDIA_TYPE)
 
 
 def export_responses(*, geojson: bool) -> dict[int | str, dict[str, Any]]:
@@ -116,7 +124,7 @@ def _checked_label(compliant: bool | None) -> str:
     return "未判定" if compliant is None else ("適合" if compliant else "不適合")
 
 
-def registrations_csv(report: RegistrationsAudit) -> Response:
+def registrations_csv(items: Iterable[NonCompliantDwelling], as_of: date) -> StreamingResponse:
     """One row per violation, so Excel can pivot by rule or filter by dwelling."""
     header = (
         "住宅ID",
@@ -134,7 +142,6 @@ def registrations_csv(report: RegistrationsAudit) -> Response:
         "適用した地域基準",
         "判定日",
     )
-    labels = {rule.rule_id: rule.label_ja for rule in report.rules}
     rows = (
         (
             item.dwelling_id,
@@ -143,22 +150,23 @@ def registrations_csv(report: RegistrationsAudit) -> Response:
             item.municipality_code,
             item.registered_on,
             violation.rule_id,
-            labels.get(violation.rule_id, violation.rule_id),
+            # A rule the label table does not know yet is named by its violation's message.
+            RULE_LABELS.get(violation.rule_id, (violation.message_ja,))[0],
             violation.message_ja,
             violation.measured,
             violation.limit,
             _checked_label(item.compliant_when_checked),
             item.standards_checked_at,
             item.profile.local_name or "全国基準のみ",
-            report.as_of,
+            as_of,
         )
-        for item in report.items
+        for item in items
         for violation in item.violations
     )
     return csv_response("registrations", header, rows)
 
 
-def rent_balance_csv(report: RentBalanceAudit) -> Response:
+def rent_balance_csv(items: Iterable[RentOutlier]) -> StreamingResponse:
     header = (
         "住宅ID",
         "登録番号",
@@ -196,12 +204,12 @@ def rent_balance_csv(report: RentBalanceAudit) -> Response:
             item.rent_balance.factor,
             item.rent_balance.message_ja,
         )
-        for item in report.items
+        for item in items
     )
     return csv_response("rent-balance", header, rows)
 
 
-def vacancies_csv(report: VacanciesAudit) -> Response:
+def vacancies_csv(items: Iterable[StaleVacancy]) -> StreamingResponse:
     header = (
         "募集ID",
         "住宅ID",
@@ -229,12 +237,12 @@ def vacancies_csv(report: VacanciesAudit) -> Response:
             item.expires_at,
             item.days_since_refresh,
         )
-        for item in report.items
+        for item in items
     )
     return csv_response("vacancies", header, rows)
 
 
-def unmet_demand_csv(report: UnmetDemandAudit) -> Response:
+def unmet_demand_csv(report: UnmetDemandAudit) -> StreamingResponse:
     """Suppressed cells keep their row, with blank counts: never a number under five."""
     header = (
         "市区町村コード",

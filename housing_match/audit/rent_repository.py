@@ -43,7 +43,7 @@ from housing_match.models import (
 from housing_match.registry.repository import comparable_conditions, rent_per_m2
 from housing_match.repository import RepositoryBase
 
-# The trigger's grid (migration 0013): cells of a thousandth of a degree. Every point of a
+# The trigger's grid (migration 0015): cells of a thousandth of a degree. Every point of a
 # cell lies within this many metres of its centre (half the diagonal, rounded up).
 CELL_DEG = 0.001
 CELL_HALF_DIAGONAL_M = 80.0

@@ -14,6 +14,7 @@ from sqlalchemy import (
     ColumnElement,
     Float,
     Numeric,
+    RowMapping,
     Select,
     and_,
     case,
@@ -31,6 +32,7 @@ from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from housing_match.models import Dwelling, MatchQuery, Organisation, RentComparable, Vacancy
+from housing_match.registry.mapping import FACT_COLUMN_KEYS
 from housing_match.registry.repository import (
     comparable_conditions,
     jurisdiction_condition,
@@ -124,15 +126,35 @@ class AuditRepository(RepositoryBase[Dwelling]):
 
     # --- registrations -----------------------------------------------------------------
 
-    def registered_dwellings(self, codes: ScopeCodes) -> Iterator[Dwelling]:
-        """Streamed: a prefecture holds tens of thousands of registrations."""
+    def registered_for_check(self, codes: ScopeCodes) -> Iterator[RowMapping]:
+        """Each registered dwelling in scope, in report order, as the columns the standards
+        judge and the report shows: plain rows, not ORM objects, streamed from a server-side
+        cursor, since a prefecture holds hundreds of thousands of registrations."""
+        point = cast(Dwelling.location, Geometry(geometry_type="POINT", srid=4326))
         statement = (
-            select(Dwelling)
+            select(
+                Dwelling.id,
+                Dwelling.registration_number,
+                Dwelling.address,
+                Dwelling.municipality_code,
+                Dwelling.authority_id,
+                Dwelling.registered_on,
+                func.ST_X(point).label("longitude"),
+                func.ST_Y(point).label("latitude"),
+                Dwelling.standards_compliant,
+                Dwelling.standards_checked_at,
+                *(getattr(Dwelling, key) for key in FACT_COLUMN_KEYS),
+            )
             .where(Dwelling.status == "registered", *in_scope(codes))
-            .order_by(Dwelling.id)
-            .execution_options(yield_per=1_000)
+            # In code-point order, as Python compares the cursor's key with each row's.
+            .order_by(
+                Dwelling.municipality_code.collate("C"),
+                Dwelling.registration_number.collate("C"),
+                Dwelling.id,
+            )
+            .execution_options(yield_per=5_000)
         )
-        yield from self.session.scalars(statement)
+        yield from self.session.execute(statement).mappings()
 
     # --- rent balance ------------------------------------------------------------------
 
@@ -242,8 +264,9 @@ class AuditRepository(RepositoryBase[Dwelling]):
         *,
         maintained: bool,
         after: After,
-        limit: int,
-    ) -> list[RentRow]:
+        limit: int | None,
+    ) -> Iterator[RentRow]:
+        """A page of outliers; with no limit, every one, streamed (an export)."""
         assessed = self._rent_assessment(codes, thresholds, maintained=maintained)
         order = (
             assessed.c.municipality_code,
@@ -255,8 +278,9 @@ class AuditRepository(RepositoryBase[Dwelling]):
             .where(assessed.c.finding != "within", *_after(order, after))
             .order_by(*order)
             .limit(limit)
+            .execution_options(yield_per=1_000)
         )
-        return [
+        return (
             RentRow(
                 dwelling_id=row.dwelling_id,
                 registration_number=row.registration_number,
@@ -273,7 +297,7 @@ class AuditRepository(RepositoryBase[Dwelling]):
                 finding=row.finding,
             )
             for row in self.session.execute(statement)
-        ]
+        )
 
     def not_yet_assessed(self, codes: ScopeCodes) -> int:
         """Registered dwellings in scope without maintained values: registered since the
@@ -330,8 +354,9 @@ class AuditRepository(RepositoryBase[Dwelling]):
         return status, live, expired, not_refreshed
 
     def stale_vacancies(
-        self, codes: ScopeCodes, *, stale_after: timedelta, after: After, limit: int
-    ) -> list[VacancyRow]:
+        self, codes: ScopeCodes, *, stale_after: timedelta, after: After, limit: int | None
+    ) -> Iterator[VacancyRow]:
+        """A page of stale postings; with no limit, every one, streamed (an export)."""
         status, _, expired, not_refreshed = self._freshness(func.now() - stale_after)
         finding = case(
             (expired, literal("expired")),
@@ -351,8 +376,9 @@ class AuditRepository(RepositoryBase[Dwelling]):
             statement.where(or_(expired, not_refreshed), *_after(order, after))
             .order_by(*order)
             .limit(limit)
+            .execution_options(yield_per=1_000)
         )
-        return [
+        return (
             VacancyRow(
                 vacancy=row[0],
                 dwelling=row[1],
@@ -361,7 +387,7 @@ class AuditRepository(RepositoryBase[Dwelling]):
                 finding=str(row[4]),
             )
             for row in self.session.execute(statement)
-        ]
+        )
 
     def freshness_by_corporation(
         self, codes: ScopeCodes, *, stale_after: timedelta

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import RowMapping
 from sqlalchemy.orm import Session
 
 from housing_match.audit.rent_repository import RentComparablesRepository
@@ -53,16 +54,17 @@ from housing_match.errors import BadRequest, NotPermitted, UnprocessableEntity
 from housing_match.matching.rules import HARD_CONSTRAINT_LABELS_JA, HardConstraint
 from housing_match.models import OrganisationKind
 from housing_match.pagination import INVALID_CURSOR, decode_cursor, encode_cursor
-from housing_match.registry.mapping import dwelling_input, geo_point
+from housing_match.registry.mapping import dwelling_facts_from_columns, geo_point
 from housing_match.registry.repository import RentStats
-from housing_match.registry.schemas import ViolationRead
+from housing_match.registry.schemas import AppliedProfile, ViolationRead
 from housing_match.registry.service import (
     ProfileCache,
     assess_rent_balance,
-    check_registration_standards,
     rent_per_m2,
+    standards_in_force,
     today,
 )
+from housing_match.registry.standards import StandardsParameters, Violation, check_dwelling
 from housing_match.schemas_common import GeoPoint
 from housing_match.settings import get_settings
 from housing_match.vacancies.schemas import VACANCY_STATUS_LABELS_JA, VacancyStatus
@@ -117,7 +119,7 @@ def _scope_read(codes: ScopeCodes) -> AuditScope:
     return AuditScope(jurisdiction_codes=None if codes is None else list(codes))
 
 
-# --- paging and export bounds --------------------------------------------------------------
+# --- paging --------------------------------------------------------------
 
 
 def _decode_after(cursor: str | None, width: int) -> After:
@@ -134,24 +136,11 @@ def _decode_after(cursor: str | None, width: int) -> After:
     return tuple(key)
 
 
-def _rows_wanted(limit: int | None) -> int:
-    """A page asks for one row more to know whether another follows; an export for all."""
-    return (get_settings().audit_export_max_rows if limit is None else limit) + 1
-
-
 def _cut(
-    rows: list[RowT], limit: int | None, key: Callable[[RowT], Sequence[str]]
+    rows: list[RowT], limit: int, key: Callable[[RowT], Sequence[str]]
 ) -> tuple[list[RowT], str | None]:
-    """A page and its next cursor; ``limit`` None is an export, refused if too large."""
-    if limit is None:
-        maximum = get_settings().audit_export_max_rows
-        if len(rows) > maximum:
-            # Refused rather than cut: an audit that silently stops halfway misleads.
-            raise UnprocessableEntity(
-                f"The export would hold more than {maximum:,} rows; narrow it with "
-                "municipality_code."
-            )
-        return rows, None
+    """A page (asked for with one row more, to know whether another follows) and its next
+    cursor. Exports are not pages: they stream every row (``*_export``)."""
     if len(rows) <= limit:
         return rows, None
     rows = rows[:limit]
@@ -161,12 +150,67 @@ def _cut(
 # --- registrations against today's standards ----------------------------------------------
 
 
-def _dwelling_key(item: NonCompliantDwelling) -> tuple[str, str, str]:
-    return (item.municipality_code, item.registration_number, str(item.dwelling_id))
+@dataclass(frozen=True)
+class _Checked:
+    row: RowMapping
+    violations: tuple[Violation, ...]
+    profile: AppliedProfile
+
+
+def _checked_registrations(session: Session, codes: ScopeCodes, as_of: date) -> Iterator[_Checked]:
+    """Every registered dwelling in scope judged by the registry's own engine under the
+    profiles in force on ``as_of``, in report order.
+
+    The parameters are selected once per municipality (they are the same for all its
+    dwellings), and each row's facts are read straight from its columns: what is left per
+    dwelling is the check itself.
+    """
+    profiles = ProfileCache(session)
+    in_force: dict[str, tuple[StandardsParameters, AppliedProfile]] = {}
+    for row in AuditRepository(session).registered_for_check(codes):
+        code = row["municipality_code"]
+        if code not in in_force:
+            in_force[code] = standards_in_force(profiles.profiles(code), code, as_of)
+        parameters, applied = in_force[code]
+        result = check_dwelling(dwelling_facts_from_columns(row), parameters)
+        yield _Checked(row, result.violations, applied)
+
+
+def _non_compliant(checked: _Checked) -> NonCompliantDwelling:
+    row = checked.row
+    return NonCompliantDwelling(
+        dwelling_id=row["id"],
+        registration_number=row["registration_number"],
+        address=row["address"],
+        municipality_code=row["municipality_code"],
+        authority_id=row["authority_id"],
+        registered_on=row["registered_on"],
+        location=GeoPoint(latitude=row["latitude"], longitude=row["longitude"]),
+        violations=[
+            ViolationRead.model_validate(violation, from_attributes=True)
+            for violation in checked.violations
+        ],
+        profile=checked.profile,
+        compliant_when_checked=row["standards_compliant"],
+        standards_checked_at=row["standards_checked_at"],
+    )
+
+
+def _checked_key(checked: _Checked) -> tuple[str, str, str]:
+    row = checked.row
+    return (row["municipality_code"], row["registration_number"], str(row["id"]))
+
+
+def registrations_export(session: Session, codes: ScopeCodes) -> Iterator[NonCompliantDwelling]:
+    """Every non-compliant dwelling in scope, in report order, as it is checked: an export of
+    any size, in constant memory."""
+    for checked in _checked_registrations(session, codes, today()):
+        if checked.violations:
+            yield _non_compliant(checked)
 
 
 def audit_registrations(
-    session: Session, codes: ScopeCodes, *, cursor: str | None, limit: int | None
+    session: Session, codes: ScopeCodes, *, cursor: str | None, limit: int
 ) -> RegistrationsAudit:
     """Re-check every registered dwelling in scope under the profiles in force today.
 
@@ -175,49 +219,31 @@ def audit_registrations(
     """
     as_of = today()
     after = _decode_after(cursor, 3)
-    profiles = ProfileCache(session)
-    checked = newly_non_compliant = 0
+    checked_count = non_compliant = newly_non_compliant = 0
     dwellings_by_rule: Counter[str] = Counter()
     violations_by_rule: Counter[str] = Counter()
     # A rule the label table does not know yet is named by its first violation's message.
     messages: dict[str, tuple[str, str]] = {}
-    failing: list[NonCompliantDwelling] = []
-    for dwelling in AuditRepository(session).registered_dwellings(codes):
-        checked += 1
-        result, applied = check_registration_standards(
-            profiles.profiles(dwelling.municipality_code), dwelling_input(dwelling), as_of
-        )
-        if result.compliant:
+    page: list[_Checked] = []
+    for checked in _checked_registrations(session, codes, as_of):
+        checked_count += 1
+        if not checked.violations:
             continue
-        if dwelling.standards_compliant:
+        non_compliant += 1
+        if checked.row["standards_compliant"]:
             newly_non_compliant += 1
-        dwellings_by_rule.update({violation.rule_id for violation in result.violations})
-        for violation in result.violations:
+        dwellings_by_rule.update({violation.rule_id for violation in checked.violations})
+        for violation in checked.violations:
             violations_by_rule[violation.rule_id] += 1
             messages.setdefault(violation.rule_id, (violation.message_ja, violation.message_en))
-        failing.append(
-            NonCompliantDwelling(
-                dwelling_id=dwelling.id,
-                registration_number=dwelling.registration_number,
-                address=dwelling.address,
-                municipality_code=dwelling.municipality_code,
-                authority_id=dwelling.authority_id,
-                registered_on=dwelling.registered_on,
-                location=geo_point(dwelling.location),
-                violations=[
-                    ViolationRead.model_validate(violation, from_attributes=True)
-                    for violation in result.violations
-                ],
-                profile=applied,
-                compliant_when_checked=dwelling.standards_compliant,
-                standards_checked_at=dwelling.standards_checked_at,
-            )
-        )
-    non_compliant = len(failing)
-    failing.sort(key=_dwelling_key)
-    if after is not None:
-        failing = [item for item in failing if _dwelling_key(item) > after]
-    items, next_cursor = _cut(failing, limit, _dwelling_key)
+        # In report order already: the page is the first ``limit`` after the cursor.
+        if len(page) <= limit and (after is None or _checked_key(checked) > after):
+            page.append(checked)
+    next_cursor = None
+    if len(page) > limit:
+        page = page[:limit]
+        next_cursor = encode_cursor({"k": list(_checked_key(page[-1]))})
+    items = [_non_compliant(checked) for checked in page]
     rules = []
     for rule_id, count in sorted(dwellings_by_rule.items(), key=lambda pair: (-pair[1], pair[0])):
         label_ja, label_en = RULE_LABELS.get(rule_id, messages[rule_id])
@@ -233,8 +259,8 @@ def audit_registrations(
     return RegistrationsAudit(
         as_of=as_of,
         scope=_scope_read(codes),
-        checked=checked,
-        compliant=checked - non_compliant,
+        checked=checked_count,
+        compliant=checked_count - non_compliant,
         non_compliant=non_compliant,
         newly_non_compliant=newly_non_compliant,
         rules=rules,
@@ -285,13 +311,33 @@ def _rent_outlier(row: RentRow, thresholds: RentThresholds) -> RentOutlier:
     )
 
 
+def rent_balance_export(
+    session: Session, codes: ScopeCodes, thresholds: RentThresholds
+) -> Iterator[RentOutlier]:
+    """Every dwelling out of balance in scope, in report order, streamed."""
+    maintained = _reads_maintained(session, thresholds)
+    repository = AuditRepository(session)
+    rows = repository.rent_outliers(
+        codes, thresholds, maintained=maintained, after=None, limit=None
+    )
+    for row in rows:
+        yield _rent_outlier(row, thresholds)
+
+
+def _reads_maintained(session: Session, thresholds: RentThresholds) -> bool:
+    """The maintained values answer when they were computed for the radius asked."""
+    state = RentComparablesRepository(session).state()
+    radius_m = state.radius_m if state else get_settings().rent_balance_radius_m
+    return radius_m == thresholds.radius_m
+
+
 def audit_rent_balance(
     session: Session,
     codes: ScopeCodes,
     thresholds: RentThresholds,
     *,
     cursor: str | None,
-    limit: int | None,
+    limit: int,
 ) -> RentBalanceAudit:
     """Read from the maintained values (``rent_refresh``) when they are for the radius asked;
     for another radius computed now, which costs a median per dwelling over its neighbours."""
@@ -299,13 +345,13 @@ def audit_rent_balance(
     repository = AuditRepository(session)
     maintained_repository = RentComparablesRepository(session)
     state = maintained_repository.state()
-    maintained = (
-        state.radius_m if state else get_settings().rent_balance_radius_m
-    ) == thresholds.radius_m
+    maintained = _reads_maintained(session, thresholds)
     findings = repository.rent_findings(codes, thresholds, maintained=maintained)
     rows, next_cursor = _cut(
-        repository.rent_outliers(
-            codes, thresholds, maintained=maintained, after=after, limit=_rows_wanted(limit)
+        list(
+            repository.rent_outliers(
+                codes, thresholds, maintained=maintained, after=after, limit=limit + 1
+            )
         ),
         limit,
         lambda row: (row.municipality_code, row.registration_number, str(row.dwelling_id)),
@@ -371,16 +417,32 @@ def _stale_vacancy(row: VacancyRow, now: datetime) -> StaleVacancy:
     )
 
 
+def _stale_days(stale_after_days: int | None) -> int:
+    return get_settings().audit_stale_vacancy_days if stale_after_days is None else stale_after_days
+
+
+def vacancies_export(
+    session: Session, codes: ScopeCodes, *, stale_after_days: int | None
+) -> Iterator[StaleVacancy]:
+    """Every expired or unconfirmed latest posting in scope, in report order, streamed."""
+    stale_after = timedelta(days=_stale_days(stale_after_days))
+    now = datetime.now(UTC)
+    for row in AuditRepository(session).stale_vacancies(
+        codes, stale_after=stale_after, after=None, limit=None
+    ):
+        yield _stale_vacancy(row, now)
+
+
 def audit_vacancies(
     session: Session,
     codes: ScopeCodes,
     *,
     stale_after_days: int | None,
     cursor: str | None,
-    limit: int | None,
+    limit: int,
 ) -> VacanciesAudit:
     """Each registered dwelling's latest posting when it has expired or gone unconfirmed."""
-    days = get_settings().audit_stale_vacancy_days if stale_after_days is None else stale_after_days
+    days = _stale_days(stale_after_days)
     stale_after = timedelta(days=days)
     after = _decode_after(cursor, 4)
     repository = AuditRepository(session)
@@ -390,8 +452,8 @@ def audit_vacancies(
         key=lambda row: (-(row.expired + row.not_refreshed), row.corporation_name),
     )
     rows, next_cursor = _cut(
-        repository.stale_vacancies(
-            codes, stale_after=stale_after, after=after, limit=_rows_wanted(limit)
+        list(
+            repository.stale_vacancies(codes, stale_after=stale_after, after=after, limit=limit + 1)
         ),
         limit,
         lambda row: (

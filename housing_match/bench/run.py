@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import time
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from housing_match.audit.rent_refresh import refresh_rent_comparables
 from housing_match.auth import CLI_ACTOR, Principal
-from housing_match.bench import measure, persons, synthetic
+from housing_match.bench import jobs, measure, persons, synthetic
 from housing_match.db import make_engine
 from housing_match.dbadmin import ensure_database, migrate
 from housing_match.matching import service
@@ -30,12 +31,27 @@ from housing_match.settings import get_settings
 
 Progress = Callable[[str], None]
 ALLOCATION_PREFECTURE = "27"  # 大阪府: the designated cities 大阪市 and 堺市 and five more
-TARGETS = {
+# Every target is set for 1,000,000 dwellings. The match's ratio to its SQL floor is
+# reported, not a target: the floor leaves out authentication and the durable read log.
+TARGETS: dict[str, tuple[str, float]] = {
     "import_rows_per_s": ("min", 20_000),
-    "match_p95_ms": ("max", 50),
-    "match_p50_over_floor": ("max", 3),
+    "match_p50_ms": ("max", 8),
+    "match_p95_ms": ("max", 20),
     "allocation_s": ("max", 2),
-    "match_rps": ("min", 100),
+    "match_rps": ("min", 150),
+    "search_p95_ms": ("max", 20),
+    **{
+        key: target
+        for report in jobs.REPORTS
+        for key, target in (
+            (f"audit_{jobs.report_key(report)}_s", ("max", 2)),
+            (f"audit_{jobs.report_key(report)}_country_s", ("max", 10)),
+            (f"audit_{jobs.report_key(report)}_pass_ratio", ("max", 10)),
+            (f"audit_{jobs.report_key(report)}_country_pass_ratio", ("max", 10)),
+        )
+    },
+    "rent_balance_check_p95_ms": ("max", 50),
+    "export_tokyo_s": ("max", 5),
 }
 
 
@@ -49,6 +65,13 @@ class BenchOptions:
     concurrency: int = 24
     server_workers: int = 2
     seed: int = 7
+    # Keep a bench database that already holds a registry of this size and seed: the import is
+    # then not measured, every other phase is.
+    reuse: bool = False
+    search_requests: int = 200
+    # Any one phase of the users' jobs (a report, the search mix, the export) that takes
+    # longer is reported as missed and the bench goes on.
+    phase_timeout_s: float = 120.0
 
 
 def bench_database_url(explicit: str | None) -> str:
@@ -79,6 +102,36 @@ def recreate_database(url: str) -> None:
     migrate(url)
 
 
+def _registry_marker(dwellings: int, seed: int) -> str:
+    return json.dumps({"bench_registry": {"dwellings": dwellings, "seed": seed}})
+
+
+def holds_registry(url: str, dwellings: int, seed: int) -> bool:
+    """Whether the bench database was loaded completely with this size and seed: the marker
+    is written on the database only after the registry and its vacancies are in."""
+    parsed = make_url(url)
+    maintenance = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with maintenance.connect() as connection:
+            comment = connection.execute(
+                text(
+                    "SELECT shobj_description(oid, 'pg_database') FROM pg_database "
+                    "WHERE datname = :name"
+                ),
+                {"name": parsed.database},
+            ).scalar()
+    finally:
+        maintenance.dispose()
+    return comment == _registry_marker(dwellings, seed)
+
+
+def mark_registry(engine: Engine, dwellings: int, seed: int) -> None:
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        quoted = connection.dialect.identifier_preparer.quote(str(engine.url.database))
+        marker = _registry_marker(dwellings, seed).replace("'", "''")
+        connection.execute(text(f"COMMENT ON DATABASE {quoted} IS '{marker}'"))
+
+
 def _create_persons(
     make_session: sessionmaker[Session], principal: Principal, profiles: list[PersonCreate]
 ) -> list[uuid.UUID]:
@@ -102,12 +155,20 @@ def check_targets(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def run_bench(options: BenchOptions, *, command: str, progress: Progress) -> dict[str, Any]:
     url = bench_database_url(options.database_url)
-    progress(f"bench database {make_url(url).database}: dropping, creating, migrating")
-    recreate_database(url)
+    name = make_url(url).database
+    reused = options.reuse and holds_registry(url, options.dwellings, options.seed)
+    if reused:
+        progress(f"bench database {name}: reusing its registry; migrating")
+        migrate(url)
+    else:
+        progress(f"bench database {name}: dropping, creating, migrating")
+        recreate_database(url)
     engine = make_engine(url, application_name="hm-bench", pool_size=5)
     make_session = sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
     try:
-        return _run(options, url, engine, make_session, command=command, progress=progress)
+        return _run(
+            options, url, engine, make_session, reused=reused, command=command, progress=progress
+        )
     finally:
         engine.dispose()
 
@@ -118,22 +179,31 @@ def _run(
     engine: Engine,
     make_session: sessionmaker[Session],
     *,
+    reused: bool,
     command: str,
     progress: Progress,
 ) -> dict[str, Any]:
     started = time.perf_counter()
     load_at_start = os.getloadavg()
-    totals = synthetic.load_registry(
-        make_session, options.dwellings, seed=options.seed, progress=progress
-    )
-    with make_session() as session:
-        corporations = synthetic.create_corporations(session)
-        vacancy_started = time.perf_counter()
-        posted = synthetic.post_vacancies(
-            session, [c.id for c in corporations], ttl_days=get_settings().vacancy_ttl_days
+    totals: synthetic.ImportTotals | None = None
+    if reused:
+        with make_session() as session:
+            posted = session.scalar(text("SELECT count(*) FROM vacancies")) or 0
+    else:
+        totals = synthetic.load_registry(
+            make_session, options.dwellings, seed=options.seed, progress=progress
         )
-        session.commit()
-    progress(f"posted {posted:,} open vacancies in {time.perf_counter() - vacancy_started:.1f} s")
+        with make_session() as session:
+            corporations = synthetic.create_corporations(session)
+            vacancy_started = time.perf_counter()
+            posted = synthetic.post_vacancies(
+                session, [c.id for c in corporations], ttl_days=get_settings().vacancy_ttl_days
+            )
+            session.commit()
+        progress(
+            f"posted {posted:,} open vacancies in {time.perf_counter() - vacancy_started:.1f} s"
+        )
+    # A reused registry was refreshed when it was built: this pass finds nothing marked.
     with make_session() as session:
         rent_balance = refresh_rent_comparables(session)
         session.commit()
@@ -143,6 +213,10 @@ def _run(
         connection.execute(text("VACUUM ANALYZE match_listings"))
         connection.execute(text("ANALYZE dwellings"))
         connection.execute(text("ANALYZE vacancies"))
+    if not reused:
+        mark_registry(engine, options.dwellings, options.seed)
+    # Each run's own organisations: a reused database keeps those of earlier runs.
+    run_tag = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
     with make_session() as session:
         listings = session.scalar(select(func.count()).select_from(MatchListing)) or 0
         allocation_listings = (
@@ -158,11 +232,33 @@ def _run(
             CLI_ACTOR,
             OrganisationCreate(
                 kind=OrganisationKind.CENTER,
-                slug="bench-center",
+                slug=f"bench-center-{run_tag}",
                 name="地域生活定着支援センター（ベンチ）",
             ),
         )
         api_key, secret = create_api_key(session, CLI_ACTOR, center, label="bench")
+        tokyo = create_organisation(
+            session,
+            CLI_ACTOR,
+            OrganisationCreate(
+                kind=OrganisationKind.MUNICIPALITY,
+                slug=f"bench-audit-tokyo-{run_tag}",
+                name="東京都 住宅政策本部（ベンチ）",
+                jurisdiction_codes=[jobs.TOKYO],
+            ),
+        )
+        admin = create_organisation(
+            session,
+            CLI_ACTOR,
+            OrganisationCreate(
+                kind=OrganisationKind.ADMIN, slug=f"bench-admin-{run_tag}", name="管理者（ベンチ）"
+            ),
+        )
+        job_keys = jobs.JobKeys(
+            center=secret,
+            tokyo=create_api_key(session, CLI_ACTOR, tokyo, label="bench")[1],
+            admin=create_api_key(session, CLI_ACTOR, admin, label="bench")[1],
+        )
         session.commit()
     principal = Principal(
         organisation_id=center.id,
@@ -245,9 +341,22 @@ def _run(
             "server_workers": options.server_workers,
             "latency_ms": load.latency_ms,
         }
+    progress(f"users' jobs: search, audits, standards check, export ({options.phase_timeout_s:g} s "
+             "each at most)")  # fmt: skip
+    user_jobs = jobs.run_jobs(
+        url,
+        make_session,
+        job_keys,
+        search_count=options.search_requests,
+        timeout_s=options.phase_timeout_s,
+        seed=options.seed,
+        progress=progress,
+    )
     report: dict[str, Any] = {
         "dwellings": options.dwellings,
-        "import_rows_per_s": round(totals.accepted / totals.seconds) if totals.seconds else None,
+        "import_rows_per_s": (
+            round(totals.accepted / totals.seconds) if totals and totals.seconds else None
+        ),
         "match_p50_ms": match["p50"],
         "match_p95_ms": match["p95"],
         "match_p99_ms": match["p99"],
@@ -258,16 +367,21 @@ def _run(
         # build (the import leaves every registered dwelling marked).
         "rent_balance_refresh_s": round(rent_balance.seconds, 1),
         "match_rps": rps,
+        **user_jobs.figures,
         "details": {
-            "import": {
-                "files": totals.files,
-                "rows": totals.rows,
-                "accepted": totals.accepted,
-                "rejected": totals.rejected,
-                "rejected_examples": totals.rejected_examples,
-                "seconds": round(totals.seconds, 2),
-                "generation_seconds": round(totals.generation_seconds, 2),
-            },
+            "import": (
+                {"reused": "the registry of an earlier run: the import was not measured"}
+                if totals is None
+                else {
+                    "files": totals.files,
+                    "rows": totals.rows,
+                    "accepted": totals.accepted,
+                    "rejected": totals.rejected,
+                    "rejected_examples": totals.rejected_examples,
+                    "seconds": round(totals.seconds, 2),
+                    "generation_seconds": round(totals.generation_seconds, 2),
+                }
+            ),
             "open_vacancies": posted,
             "match_listings": listings,
             "match": match
@@ -285,6 +399,7 @@ def _run(
                 "measured": "Server-Timing of POST /v1/allocations",
             },
             "http": http,
+            "jobs": user_jobs.details | {"phase_timeout_s": options.phase_timeout_s},
             "total_seconds": round(time.perf_counter() - started, 1),
         },
         "machine": {

@@ -64,7 +64,8 @@ class Dwelling(UUIDPrimaryKey, Timestamps, Base):
         ),
         # A prefecture's dwellings are a range of this index too (registry.repository
         # .in_prefectures): migration 0008 dropped the index on (prefecture_code, status).
-        Index("ix_dwellings_municipality_status", "municipality_code", "status"),
+        # Ending with the id, it gives a search's pages in their order (migration 0016).
+        Index("ix_dwellings_municipality_status_id", "municipality_code", "status", "id"),
     )
 
     authority_id: Mapped[uuid.UUID] = mapped_column(

@@ -1,4 +1,4 @@
-"""Rent balance (近傍同種) kept per registered dwelling: see migration 0013 and
+"""Rent balance (近傍同種) kept per registered dwelling: see migration 0015 and
 ``audit/rent_refresh.py``."""
 
 from __future__ import annotations

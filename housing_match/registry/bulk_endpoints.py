@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from housing_match.auth import Principal, require_kinds
-from housing_match.db import SessionDep
+from housing_match.db import SessionDep, StreamingSessionDep
 from housing_match.errors import NotPermitted, problem_responses
-from housing_match.geojson import GEOJSON_MEDIA_TYPE
+from housing_match.geojson import GEOJSON_MEDIA_TYPE, feature_collection_chunks
 from housing_match.models import OrganisationKind
 from housing_match.registry import bulk_format, bulk_service
 from housing_match.registry.repository import DwellingFilters
@@ -173,7 +173,7 @@ def report_read(report: bulk_service.ImportReport) -> ImportReportRead:
 )
 def export_dwellings(
     request: Request,
-    session: SessionDep,
+    session: StreamingSessionDep,
     principal: Exporter,
     _rate_limit: Annotated[None, Depends(RateLimited(Operation.EXPORT))],
     municipality_code: Annotated[
@@ -198,14 +198,17 @@ def export_dwellings(
         if outside:
             raise NotPermitted(f"Outside your jurisdiction: {', '.join(outside)}.")
         filters.jurisdiction_codes = principal.jurisdiction_codes
-    rows, ids = bulk_service.export_rows(session, filters)
+    # Streamed as the rows are read (a server-side cursor), so an export of any size holds a
+    # chunk in memory, never the file.
+    rows = bulk_service.iter_export_rows(session, filters)
     as_geojson = format_ == "geojson" or (
         format_ is None and GEOJSON_MEDIA_TYPE in request.headers.get("accept", "")
     )
     if as_geojson:
-        return JSONResponse(bulk_format.geojson_document(rows, ids), media_type=GEOJSON_MEDIA_TYPE)
-    return Response(
-        bulk_format.csv_document(rows),
+        features = (bulk_format.geojson_feature(row, dwelling_id) for row, dwelling_id in rows)
+        return StreamingResponse(feature_collection_chunks(features), media_type=GEOJSON_MEDIA_TYPE)
+    return StreamingResponse(
+        bulk_format.csv_chunks(row for row, _ in rows),
         media_type=f"{CSV_MEDIA_TYPE}; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="dwellings.csv"'},
     )

@@ -1119,6 +1119,13 @@ def csv_document(rows: Iterable[Mapping[str, Any]]) -> bytes:
     )
 
 
+def csv_chunks(rows: Iterable[Mapping[str, Any]]) -> Iterator[bytes]:
+    """``csv_document`` streamed as the rows arrive, a chunk of rows at a time."""
+    return spreadsheet.csv_chunks(
+        [column.label_ja for column in EXPORT_COLUMNS], (_words(row) for row in rows)
+    )
+
+
 def xlsx_document(rows: Iterable[Mapping[str, Any]]) -> bytes:
     """An Excel workbook of the same columns and words as the CSV, numbers as numbers."""
     return spreadsheet.xlsx_document(
@@ -1127,26 +1134,28 @@ def xlsx_document(rows: Iterable[Mapping[str, Any]]) -> bytes:
 
 
 def geojson_document(rows: Sequence[Mapping[str, Any]], ids: Sequence[str]) -> dict[str, Any]:
-    """Points with the flat columns as properties, typed for GIS tools: numbers as JSON
+    """Points with the flat columns as properties, typed for GIS tools (``geojson_feature``)."""
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            geojson_feature(row, feature_id) for row, feature_id in zip(rows, ids, strict=True)
+        ],
+    }
+
+
+def geojson_feature(row: Mapping[str, Any], feature_id: str) -> dict[str, Any]:
+    """A point with the flat columns as properties, typed for GIS tools: numbers as JSON
     numbers, yes/no as booleans, null where a column does not apply. (GDAL and QGIS type a
     field by its values, so a number written as text could be neither styled nor filtered.)
     The import reads these as it reads the CSV's words."""
-    features = []
-    for row, feature_id in zip(rows, ids, strict=True):
-        properties = {
-            key: float(value) if value.__class__ is Decimal else value
-            for key, value in row.items()
-            if key not in {"latitude", "longitude"}
-        }
-        features.append(
-            {
-                "type": "Feature",
-                "id": feature_id,
-                "geometry": {
-                    "type": "Point",
-                    "coordinates": [row["longitude"], row["latitude"]],
-                },
-                "properties": properties,
-            }
-        )
-    return {"type": "FeatureCollection", "features": features}
+    properties = {
+        key: float(value) if value.__class__ is Decimal else value
+        for key, value in row.items()
+        if key not in {"latitude", "longitude"}
+    }
+    return {
+        "type": "Feature",
+        "id": feature_id,
+        "geometry": {"type": "Point", "coordinates": [row["longitude"], row["latitude"]]},
+        "properties": properties,
+    }

@@ -54,7 +54,7 @@ from housing_match.registry.bulk_prepare import (
     prepare_text,
 )
 from housing_match.registry.bulk_repository import BulkDwellingRepository, ExistingDwelling
-from housing_match.registry.mapping import dwelling_input
+from housing_match.registry.mapping import dwelling_input_from_columns
 from housing_match.registry.repository import (
     DwellingFilters,
     DwellingManagerRepository,
@@ -63,6 +63,7 @@ from housing_match.registry.repository import (
 )
 from housing_match.registry.schemas import DwellingStatus
 from housing_match.registry.service import rule_profiles, today
+from housing_match.schemas_common import GeoPoint
 
 Progress = Callable[[int], None]
 # A report lists every rejected row and the others up to this many (a response of a register's
@@ -571,24 +572,35 @@ def _update_problem(
 def export_rows(
     session: Session, filters: DwellingFilters
 ) -> tuple[list[dict[str, Any]], list[str]]:
-    """The flat rows of a jurisdiction's dwellings, in registration-number order."""
-    authorities: dict[uuid.UUID, str | None] = {}
-    organisations = OrganisationRepository(session)
+    """The flat rows of a jurisdiction's dwellings, in registration-number order, and their
+    ids (for the CLI's files; the API streams ``iter_export_rows``)."""
     rows: list[dict[str, Any]] = []
     ids: list[str] = []
-    for dwelling in DwellingRepository(session).for_export(filters):
-        if dwelling.authority_id not in authorities:
-            organisation = organisations.get(dwelling.authority_id)
-            authorities[dwelling.authority_id] = organisation.slug if organisation else None
-        rows.append(
-            bulk_format.flat_row(
-                dwelling_input(dwelling),
-                authority_slug=authorities[dwelling.authority_id],
-                status=dwelling.status,
-                registered_on=(
-                    dwelling.registered_on.isoformat() if dwelling.registered_on else None
-                ),
-            )
-        )
-        ids.append(str(dwelling.id))
+    for row, dwelling_id in iter_export_rows(session, filters):
+        rows.append(row)
+        ids.append(dwelling_id)
     return rows, ids
+
+
+def iter_export_rows(
+    session: Session, filters: DwellingFilters
+) -> Iterator[tuple[dict[str, Any], str]]:
+    """Each dwelling's flat row and id, in registration-number order, as they are read."""
+    authorities: dict[uuid.UUID, str | None] = {}
+    organisations = OrganisationRepository(session)
+    for columns in DwellingRepository(session).for_export(filters):
+        authority_id = columns["authority_id"]
+        if authority_id not in authorities:
+            organisation = organisations.get(authority_id)
+            authorities[authority_id] = organisation.slug if organisation else None
+        location = GeoPoint(latitude=columns["latitude"], longitude=columns["longitude"])
+        registered_on = columns["registered_on"]
+        yield (
+            bulk_format.flat_row(
+                dwelling_input_from_columns(columns, location=location),
+                authority_slug=authorities[authority_id],
+                status=columns["status"],
+                registered_on=registered_on.isoformat() if registered_on else None,
+            ),
+            str(columns["id"]),
+        )

@@ -21,6 +21,9 @@ from housing_match.registry.schemas import (
 )
 from housing_match.registry.standards import (
     DwellingFacts,
+    DwellingKind,
+    FacilityProvision,
+    SeismicEvidence,
     SharedHouseFacts,
 )
 from housing_match.schemas_common import GeoPoint
@@ -91,6 +94,13 @@ def dwelling_values(data: DwellingInput) -> dict[str, Any]:
 def dwelling_input(dwelling: Dwelling) -> DwellingInput:
     """The application-shaped view of a stored dwelling (for export and amendments)."""
     values = _nested(_columns(dwelling), geo_point(dwelling.location))
+    return DwellingInput.model_validate({name: values[name] for name in _INPUT_FIELDS})
+
+
+def dwelling_input_from_columns(columns: Mapping[str, Any], *, location: GeoPoint) -> DwellingInput:
+    """``dwelling_input`` from the row's column values (every column of ``dwellings`` but the
+    location, given as a point), without loading ORM objects: what a streamed export reads."""
+    values = _nested(columns, location)
     return DwellingInput.model_validate({name: values[name] for name in _INPUT_FIELDS})
 
 
@@ -189,6 +199,48 @@ def dwelling_facts(data: DwellingInput) -> DwellingFacts:
                 has_laundry=shared.has_laundry,
             )
             if shared
+            else None
+        ),
+    )
+
+
+# The stored columns ``dwelling_facts_from_columns`` reads: what the standards judge.
+FACT_COLUMN_KEYS = (
+    "kind", "floor_area_m2", "is_existing_building", "construction_started_on",
+    "seismic_evidence", "kitchen", "toilet", "storage", "bath", "washbasin", "shared_house",
+)  # fmt: skip
+
+
+def dwelling_facts_from_columns(columns: Mapping[Any, Any]) -> DwellingFacts:
+    """The facts of a stored dwelling straight from its row (``FACT_COLUMN_KEYS``), the same
+    as ``dwelling_facts(dwelling_input(...))`` without building the application's models: an
+    audit re-checks every dwelling of a prefecture, and the models would cost more than the
+    check. Stored rows met the application's schema when written."""
+    shared = columns["shared_house"]
+    return DwellingFacts(
+        kind=DwellingKind(columns["kind"]),
+        floor_area_m2=Decimal(columns["floor_area_m2"]),
+        is_existing_building=columns["is_existing_building"],
+        construction_started_on=columns["construction_started_on"],
+        seismic_evidence=SeismicEvidence(columns["seismic_evidence"]),
+        kitchen=FacilityProvision(columns["kitchen"]),
+        toilet=FacilityProvision(columns["toilet"]),
+        storage=FacilityProvision(columns["storage"]),
+        bath=FacilityProvision(columns["bath"]),
+        washbasin=FacilityProvision(columns["washbasin"]),
+        shared_house=(
+            SharedHouseFacts(
+                capacity=shared["capacity"],
+                room_areas_m2=tuple(Decimal(str(area)) for area in shared["room_areas_m2"]),
+                toilets=shared["toilets"],
+                washbasins=shared["washbasins"],
+                baths=shared["baths"],
+                has_living_room=shared["has_living_room"],
+                has_dining_room=shared["has_dining_room"],
+                has_kitchen=shared["has_kitchen"],
+                has_laundry=shared["has_laundry"],
+            )
+            if shared is not None
             else None
         ),
     )

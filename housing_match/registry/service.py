@@ -42,6 +42,7 @@ from housing_match.registry.repository import (
     DwellingManagerRepository,
     DwellingRepository,
     RentStats,
+    SearchAfter,
     StandardsProfileRepository,
 )
 from housing_match.registry.schemas import (
@@ -119,20 +120,26 @@ class ProfileCache:
         return self._by_code[municipality_code]
 
 
-def check_registration_standards(
-    profiles: Sequence[StandardsProfile], data: DwellingInput, as_of: date
-) -> tuple[standards.StandardsResult, AppliedProfile]:
+def standards_in_force(
+    profiles: Sequence[StandardsProfile], municipality_code: str, as_of: date
+) -> tuple[standards.StandardsParameters, AppliedProfile]:
+    """The parameters a municipality's dwellings are checked against on a date, and the
+    profiles they come from: the same for every dwelling of the municipality."""
     if not any(p.scope_code == "" and p.effective_from <= as_of for p in profiles):
         first = min((p.effective_from for p in profiles if p.scope_code == ""), default=None)
         raise UnprocessableEntity(
             f"No national registration standards were in force on {as_of}"
             + (f"; the system starts on {first}." if first else ".")
         )
-    parameters, _ = standards.select_parameters(
-        rule_profiles(profiles), data.municipality_code, as_of
-    )
-    result = standards.check_dwelling(dwelling_facts(data), parameters)
-    return result, _profile_names(profiles, data.municipality_code, as_of)
+    parameters, _ = standards.select_parameters(rule_profiles(profiles), municipality_code, as_of)
+    return parameters, _profile_names(profiles, municipality_code, as_of)
+
+
+def check_registration_standards(
+    profiles: Sequence[StandardsProfile], data: DwellingInput, as_of: date
+) -> tuple[standards.StandardsResult, AppliedProfile]:
+    parameters, applied = standards_in_force(profiles, data.municipality_code, as_of)
+    return standards.check_dwelling(dwelling_facts(data), parameters), applied
 
 
 def evaluate_standards(
@@ -595,22 +602,30 @@ def search_dwellings(
     if len(rows) > limit:
         rows = rows[:limit]
         last, distance = rows[-1]
-        next_cursor = encode_cursor({"d": distance, "id": str(last.id)})
+        next_cursor = encode_cursor(
+            {"d": distance, "m": last.municipality_code, "id": str(last.id)}
+        )
     return rows, next_cursor
 
 
-def _decode_after(cursor: str | None, *, distance_ordered: bool) -> tuple[float, str] | None:
+def _decode_after(cursor: str | None, *, distance_ordered: bool) -> SearchAfter | None:
     if cursor is None:
         return None
     values = decode_cursor(cursor)
-    identifier, distance = values.get("id"), values.get("d")
+    identifier, distance, municipality = values.get("id"), values.get("d"), values.get("m")
     try:
         uuid.UUID(str(identifier))
     except ValueError as exc:
         raise BadRequest(INVALID_CURSOR) from exc
     if distance_ordered and not isinstance(distance, int | float):
         raise BadRequest(INVALID_CURSOR)
-    return (float(distance) if isinstance(distance, int | float) else 0.0, str(identifier))
+    if not distance_ordered and not isinstance(municipality, str):
+        raise BadRequest(INVALID_CURSOR)
+    return SearchAfter(
+        id=str(identifier),
+        distance=float(distance) if isinstance(distance, int | float) else 0.0,
+        municipality_code=municipality if isinstance(municipality, str) else "",
+    )
 
 
 # --- local standards profiles ------------------------------------------------------------

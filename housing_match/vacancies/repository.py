@@ -10,6 +10,7 @@ from housing_match.models import Dwelling, Vacancy
 from housing_match.registry.repository import (
     DwellingFilters,
     DwellingRepository,
+    SearchAfter,
     point_geography,
     vacancy_is_open,
 )
@@ -84,7 +85,7 @@ class VacancyRepository(RepositoryBase[Vacancy]):
         *,
         statuses: tuple[str, ...],
         corporation_id: uuid.UUID | None,
-        after: tuple[float, str] | None,
+        after: SearchAfter | None,
         limit: int,
     ) -> list[tuple[Vacancy, Dwelling, str, float | None]]:
         distance: ColumnElement[Any] | None = None
@@ -112,13 +113,24 @@ class VacancyRepository(RepositoryBase[Vacancy]):
         if distance is not None:
             if after is not None:
                 statement = statement.where(
-                    tuple_(distance, Vacancy.id) > tuple_(after[0], uuid.UUID(after[1]))
+                    tuple_(distance, Vacancy.id) > tuple_(after.distance, uuid.UUID(after.id))
                 )
             statement = statement.order_by(distance, Vacancy.id)
         else:
+            # By the dwelling's municipality and id, the order of the municipality index: a
+            # page is read from the jurisdiction's dwellings in order, each one's vacancies
+            # looked up, and stops when it is full (ordered by the vacancy's id, every open
+            # vacancy of the country was walked to fill a page of a small prefecture).
             if after is not None:
-                statement = statement.where(Vacancy.id > uuid.UUID(after[1]))
-            statement = statement.order_by(Vacancy.id)
+                statement = statement.where(
+                    tuple_(Dwelling.municipality_code, Dwelling.id, Vacancy.id)
+                    > tuple_(
+                        after.municipality_code,
+                        uuid.UUID(after.dwelling_id),
+                        uuid.UUID(after.id),
+                    )
+                )
+            statement = statement.order_by(Dwelling.municipality_code, Dwelling.id, Vacancy.id)
         rows = self.session.execute(statement.limit(limit)).all()
         return [
             (row[0], row[1], str(row[2]), None if row[3] is None else float(row[3])) for row in rows

@@ -23,6 +23,7 @@ from housing_match.registry.repository import (
     DwellingFilters,
     DwellingManagerRepository,
     DwellingRepository,
+    SearchAfter,
 )
 from housing_match.settings import get_settings
 from housing_match.vacancies.repository import VacancyRepository
@@ -286,7 +287,7 @@ def search_vacancies(
     cursor: str | None,
     limit: int,
 ) -> tuple[list[tuple[Vacancy, Dwelling, str, float | None]], str | None]:
-    after: tuple[float, str] | None = None
+    after: SearchAfter | None = None
     if cursor is not None:
         values = decode_cursor(cursor)
         try:
@@ -294,9 +295,21 @@ def search_vacancies(
         except ValueError as exc:
             raise BadRequest(INVALID_CURSOR) from exc
         distance = values.get("d")
-        if filters.near is not None and not isinstance(distance, int | float):
-            raise BadRequest(INVALID_CURSOR)
-        after = (float(distance) if isinstance(distance, int | float) else 0.0, identifier)
+        if filters.near is not None:
+            if not isinstance(distance, int | float):
+                raise BadRequest(INVALID_CURSOR)
+            after = SearchAfter(id=identifier, distance=float(distance))
+        else:
+            municipality, dwelling = values.get("m"), values.get("dw")
+            try:
+                dwelling_id = str(uuid.UUID(str(dwelling)))
+            except ValueError as exc:
+                raise BadRequest(INVALID_CURSOR) from exc
+            if not isinstance(municipality, str):
+                raise BadRequest(INVALID_CURSOR)
+            after = SearchAfter(
+                id=identifier, municipality_code=municipality, dwelling_id=dwelling_id
+            )
     rows = VacancyRepository(session).search(
         filters, statuses=statuses, corporation_id=corporation_id, after=after, limit=limit + 1
     )
@@ -304,5 +317,12 @@ def search_vacancies(
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
-        next_cursor = encode_cursor({"d": last[3], "id": str(last[0].id)})
+        next_cursor = encode_cursor(
+            {
+                "d": last[3],
+                "m": last[1].municipality_code,
+                "dw": str(last[1].id),
+                "id": str(last[0].id),
+            }
+        )
     return rows, next_cursor

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from fastapi.testclient import TestClient
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from housing_match.models import OrganisationKind
+from housing_match.audit import service
+from housing_match.audit.repository import AuditRepository
+from housing_match.models import Dwelling, OrganisationKind
+from housing_match.registry.mapping import (
+    dwelling_facts,
+    dwelling_facts_from_columns,
+    dwelling_input,
+)
 from housing_match.registry.service import today
 from tests.audit.factories import csv_rows, degrade, get_json, osaka_dwelling, otsu_dwelling
 from tests.conftest import MakeOrganisation, OrgFixture
@@ -210,3 +220,41 @@ def test_geojson_has_a_feature_per_non_compliant_dwelling(
     assert feature["properties"]["violations"][0]["rule_id"] == "facility.kitchen"
     by_param = client.get(PATH, params={"format": "geojson"}, headers=municipality.headers)
     assert by_param.json()["features"] == collection["features"]
+
+
+def test_the_export_streams_from_a_cursor_what_the_pages_hold(
+    client: TestClient, session: Session, corporation: OrgFixture, municipality: OrgFixture
+) -> None:
+    ids = [
+        osaka_dwelling(client, corporation, municipality, f"E-{n}", east_m=50 * n) for n in range(4)
+    ]
+    for dwelling_id in ids[:3]:
+        degrade(session, dwelling_id, bath="none")
+    open_cursors = text("SELECT count(*) FROM pg_cursors")
+    before = session.scalar(open_cursors)
+    exported = service.registrations_export(session, (OSAKA_CITY,))
+    first = next(exported)
+    # The first dwelling is out while the rows are still being read on the server.
+    assert session.scalar(open_cursors) == (before or 0) + 1
+    everything = [first, *exported]
+    page = service.audit_registrations(session, (OSAKA_CITY,), cursor=None, limit=500)
+    assert everything == page.items
+    assert [item.registration_number for item in everything] == ["E-0", "E-1", "E-2"]
+
+
+def test_facts_read_from_columns_are_the_applications_facts(
+    client: TestClient, session: Session, corporation: OrgFixture, municipality: OrgFixture
+) -> None:
+    payload = shared_house_payload(capacity=3)
+    for key in ("registration_number", "location"):
+        payload.pop(key)
+    ids = [
+        osaka_dwelling(client, corporation, municipality, "F-1", **payload),
+        osaka_dwelling(client, corporation, municipality, "F-2", east_m=100, floor_area_m2="18.5"),
+    ]
+    degrade(session, ids[1], construction_started_on=date(1975, 4, 1), seismic_evidence="none")
+    rows = {row["id"]: row for row in AuditRepository(session).registered_for_check((OSAKA_CITY,))}
+    for dwelling in session.scalars(select(Dwelling).where(Dwelling.id.in_(ids))):
+        assert dwelling_facts_from_columns(rows[dwelling.id]) == dwelling_facts(
+            dwelling_input(dwelling)
+        )

@@ -147,3 +147,41 @@ def test_applications_are_not_in_public_search(
         == 403
     )
     assert len(search(client, municipality, status="applied")) == 1
+
+
+def _all_pages(
+    client: TestClient, caller: OrgFixture, path: str, **params: Any
+) -> list[dict[str, Any]]:
+    seen: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        page = client.get(
+            path, params=params | ({"cursor": cursor} if cursor else {}), headers=caller.headers
+        ).json()
+        seen += page["items"]
+        cursor = page["next_cursor"]
+        if not cursor:
+            return seen
+
+
+def test_pages_of_a_prefecture_follow_the_municipality_index_order(
+    client: TestClient, center: OrgFixture, corporation: OrgFixture, placed: dict[str, str]
+) -> None:
+    # By municipality, then id: every dwelling once, each page continuing the last.
+    dwellings = _all_pages(client, center, "/v1/dwellings", prefecture="27", limit=2)
+    keys = [(item["municipality_code"], item["id"]) for item in dwellings]
+    assert keys == sorted(keys)
+    assert {item["id"] for item in dwellings} == set(placed.values())
+
+    for dwelling_id in placed.values():
+        assert post(client, corporation, dwelling_id).status_code == 201
+    vacancies = _all_pages(client, center, "/v1/vacancies", prefecture="27", limit=2)
+    keys = [(item["dwelling_id"], item["id"]) for item in vacancies]
+    assert keys == sorted(keys)
+    assert len(set(keys)) == len(keys) == 5
+    bad = client.get(
+        "/v1/vacancies",
+        params={"prefecture": "27", "cursor": "eyJpZCI6MX0"},
+        headers=center.headers,
+    )
+    assert bad.status_code == 400

@@ -8,6 +8,7 @@ numbers, and export → import → export gives the same bytes.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import random
@@ -19,6 +20,7 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
+from housing_match import spreadsheet
 from housing_match.audit.exports import csv_response
 from housing_match.cli import app as cli_app
 from housing_match.registry.bulk_format import COLUMNS, TEXT_KEYS
@@ -176,10 +178,22 @@ def test_xlsx_export_keeps_formula_like_text_as_text_and_numbers_as_numbers(
 
 
 def test_audit_csv_defuses_text_and_keeps_numbers() -> None:
-    response = csv_response(
-        "test",
-        ("登録番号", "住所", "家賃(円)", "中央値との比"),
-        [("@A1", " =1+1", -3000, -0.5), ("-", "\t+1", 42000, 1.25)],
+    # Streamed in chunks of one row, so every row is defused in the chunk that carries it.
+    rows = [("@A1", " =1+1", -3000, -0.5), ("-", "\t+1", 42000, 1.25)] * 3
+    chunks = list(
+        spreadsheet.csv_chunks(
+            ("登録番号", "住所", "家賃(円)", "中央値との比"), rows, rows_per_chunk=1
+        )
     )
-    _header, *rows = _cells(bytes(response.body))
-    assert rows == [["'@A1", "' =1+1", "-3000", "-0.5"], ["-", "'\t+1", "42000", "1.25"]]
+    assert len(chunks) == len(rows) + 1
+    response = csv_response("test", ("登録番号", "住所", "家賃(円)", "中央値との比"), rows)
+
+    async def body() -> bytes:
+        parts = [chunk async for chunk in response.body_iterator]
+        assert all(isinstance(part, bytes) for part in parts)
+        return b"".join(part for part in parts if isinstance(part, bytes))
+
+    streamed = asyncio.run(body())
+    assert streamed == b"".join(chunks)
+    _header, *cells = _cells(streamed)
+    assert cells == [["'@A1", "' =1+1", "-3000", "-0.5"], ["-", "'\t+1", "42000", "1.25"]] * 3

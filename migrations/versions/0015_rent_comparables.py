@@ -9,8 +9,8 @@ or floor area changed. The refresh recomputes the dwellings near the marked cell
 consumes the marks it read; a mark set again meanwhile gets a new ``mark`` number, so it
 survives. Transition tables keep a COPY of 100,000 rows one trigger call, not 100,000.
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-08 02:00:00.000000
 """
 
@@ -19,8 +19,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0013"
-down_revision: str | None = "0012"
+revision: str = "0015"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
