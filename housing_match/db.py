@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from functools import lru_cache
 from typing import Annotated, Any
 
+import psycopg
 from fastapi import Depends
-from sqlalchemy import Engine, create_engine
+from psycopg.pq import ExecStatus, TransactionStatus
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
+from starlette.concurrency import run_in_threadpool
 
 from housing_match.errors import ProblemError
 from housing_match.settings import get_settings
@@ -42,15 +47,45 @@ def make_engine(
     return create_engine(database_url, connect_args=connect_options(application_name), **kwargs)
 
 
+def begin_on_checkout(engine: Engine) -> None:
+    """Every connection the engine hands out is checked alive by opening its transaction.
+
+    A pooled connection may have died since its last use (a restarted or failed-over server,
+    an administrator's ``pg_terminate_backend``): SQLAlchemy's ``pool_pre_ping`` finds out
+    with a statement of its own at every check-out, and psycopg then opens the transaction
+    with a ``BEGIN`` of its own before the first statement: two round trips before any work.
+    Here the ``BEGIN`` is the check: sent at check-out, straight on the libpq connection, it
+    answers whether the connection is alive and leaves it in the transaction psycopg would
+    have opened (psycopg sees the open transaction and sends no ``BEGIN`` itself). A dead
+    connection is a ``DisconnectionError``, on which the pool replaces it and checks out
+    again. For engines whose connections stay in transactions (never autocommit)."""
+
+    @event.listens_for(engine, "checkout")
+    def begin(
+        dbapi_connection: Any, record: ConnectionPoolEntry, proxy: PoolProxiedConnection
+    ) -> None:
+        connection: psycopg.Connection[Any] = dbapi_connection
+        pgconn = connection.pgconn
+        if connection.autocommit or pgconn.transaction_status != TransactionStatus.IDLE:
+            return
+        try:
+            result = pgconn.exec_(b"BEGIN")
+        except psycopg.Error as exc:
+            raise DisconnectionError(str(exc)) from exc
+        if result.status != ExecStatus.COMMAND_OK:
+            raise DisconnectionError((result.error_message or b"BEGIN failed").decode())
+
+
 @lru_cache
 def get_engine() -> Engine:
     settings = get_settings()
-    return make_engine(
+    engine = make_engine(
         settings.database_url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
-        pool_pre_ping=True,
     )
+    begin_on_checkout(engine)
+    return engine
 
 
 @lru_cache
@@ -58,19 +93,41 @@ def get_sessionmaker() -> sessionmaker[Session]:
     return sessionmaker(bind=get_engine(), expire_on_commit=False, autoflush=False)
 
 
-def get_session() -> Iterator[Session]:
+async def get_session() -> AsyncIterator[Session]:
     """One transaction per request: committed on success, rolled back on any error.
 
     Services only ``flush()``; this dependency is the single place that commits.
+
+    A coroutine, so that FastAPI runs it on the event loop: making a session does no I/O (its
+    connection is checked out by the first statement, on a worker thread), and only the end
+    of the transaction, which waits on the database, goes to a worker thread. A synchronous
+    dependency would cost a thread hand-off on entry and another on exit.
     """
-    with get_sessionmaker()() as session:
-        try:
-            yield session
-        except BaseException as exc:
-            session.rollback()
-            keep_after_rollback(session, exc)
-            raise
+    session = get_sessionmaker()()
+    try:
+        yield session
+    except BaseException as exc:
+        await run_in_threadpool(_end_after_error, session, exc)
+        raise
+    if session.in_transaction():
+        await run_in_threadpool(_commit, session)
+    else:
+        session.close()  # nothing was read or written: no connection to give back
+
+
+def _commit(session: Session) -> None:
+    try:
         session.commit()
+    finally:
+        session.close()
+
+
+def _end_after_error(session: Session, error: BaseException) -> None:
+    try:
+        session.rollback()
+        keep_after_rollback(session, error)
+    finally:
+        session.close()
 
 
 def keep_after_rollback(session: Session, error: BaseException) -> None:

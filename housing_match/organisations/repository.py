@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import DateTime, String, bindparam, or_, select, update
 
 from housing_match.models import ApiKey, Organisation
 from housing_match.repository import RepositoryBase
@@ -38,29 +38,39 @@ class ActiveCredential:
 LAST_USED_PRECISION = timedelta(minutes=1)
 
 
+# Built once and run on the connection, past the ORM (it reads columns, not objects): every
+# request authenticates, and building the statement and its cache key each time cost about
+# as much as running it.
+_ACTIVE_CREDENTIAL = (
+    select(
+        ApiKey.id,
+        Organisation.id,
+        Organisation.slug,
+        Organisation.kind,
+        Organisation.jurisdiction_codes,
+        ApiKey.last_used_at,
+    )
+    .join(Organisation, Organisation.id == ApiKey.organisation_id)
+    .where(
+        ApiKey.key_hash == bindparam("key_hash", type_=String()),
+        ApiKey.revoked_at.is_(None),
+        or_(
+            ApiKey.expires_at.is_(None),
+            ApiKey.expires_at > bindparam("now", type_=DateTime(timezone=True)),
+        ),
+    )
+)
+
+
 class ApiKeyRepository(RepositoryBase[ApiKey]):
     model = ApiKey
 
     def find_active_credential(self, key_hash: str) -> ActiveCredential | None:
         """The active key with this hash and what a request needs of its organisation: the
         columns only, as every request asks this once and needs no ORM objects of it."""
-        row = self.session.execute(
-            select(
-                ApiKey.id,
-                Organisation.id,
-                Organisation.slug,
-                Organisation.kind,
-                Organisation.jurisdiction_codes,
-                ApiKey.last_used_at,
-            )
-            .join(Organisation, Organisation.id == ApiKey.organisation_id)
-            .where(
-                ApiKey.key_hash == key_hash,
-                ApiKey.revoked_at.is_(None),
-                # The clock of this request, not of its transaction's start (now()).
-                or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > datetime.now(UTC)),
-            )
-        ).first()
+        # The clock of this request, not of its transaction's start (now()).
+        parameters = {"key_hash": key_hash, "now": datetime.now(UTC)}
+        row = self.session.connection().execute(_ACTIVE_CREDENTIAL, parameters).first()
         return None if row is None else ActiveCredential(*row)
 
     def mark_used(self, credential: ActiveCredential) -> None:
