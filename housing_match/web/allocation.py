@@ -125,11 +125,14 @@ def _render(
     status_code: int = status.HTTP_200_OK,
 ) -> Response:
     load = caseload(session, principal)
-    searching = [
-        (person, row)
-        for person, row in zip(load.persons, load.rows, strict=True)
-        if row.state is PersonState.SEARCHING
-    ]
+    searching = sorted(
+        (
+            (person, row)
+            for person, row in zip(load.persons, load.rows, strict=True)
+            if row.state is PersonState.SEARCHING
+        ),
+        key=lambda pair: pair[0].reference,
+    )
     options = [
         (str(person.id), _person_label(person.reference, row.categories_ja))
         for person, row in searching
