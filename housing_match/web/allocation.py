@@ -93,23 +93,21 @@ def _person_label(reference: str, categories_ja: list[str]) -> str:
     return reference + (f"（{'、'.join(categories_ja)}）" if categories_ja else "")
 
 
-def _comparison_gain_ja(proposed_count: int, greedy_count: int, gain: float) -> str:
-    """What the proposal gains over the greedy way, in one sentence."""
-    parts = []
-    if proposed_count > greedy_count:
-        parts.append(f"住まいが決まる人が{proposed_count - greedy_count}人多く")
-    elif proposed_count < greedy_count:
-        parts.append(f"住まいが決まる人は{greedy_count - proposed_count}人少ないものの")
+def comparison_ja(proposed_count: int, greedy_count: int, gain: float) -> str:
+    """What the proposal gains (or gives up) over the greedy way, in one sentence. Totals are
+    shown to a tenth of a point, so a smaller difference counts as none."""
+    housed = proposed_count - greedy_count
+    score = ""
     if gain >= 0.05:
-        parts.append(f"点数の合計が{gain:.1f}点高くなります")
+        score = f"点数の合計が{gain:.1f}点高くなります"
     elif gain <= -0.05:
-        parts.append(f"点数の合計は{-gain:.1f}点低くなります")
-    if not parts:
-        return "この組合せでは、提案と点数の高い順に決めた場合の結果は同じです。"
-    sentence = "、".join(parts)
-    if sentence.endswith("多く"):
-        sentence += "なります"
-    return f"提案のほうが{sentence}。"
+        score = f"点数の合計が{-gain:.1f}点低くなります"
+    if housed == 0 and not score:
+        return "住まいが決まる人数も点数の合計も、点数の高い順に決めた場合と同じです。"
+    if housed == 0:
+        return f"提案のほうが{score}。"
+    people = f"住まいが決まる人が{abs(housed)}人{'多' if housed > 0 else '少な'}く"
+    return f"提案のほうが{people}{'、' + score if score else 'なります'}。"
 
 
 def _render(
@@ -171,7 +169,7 @@ def _render(
     }
     if comparison is not None:
         proposed, greedy = comparison.proposed, comparison.greedy
-        context["gain_ja"] = _comparison_gain_ja(
+        context["gain_ja"] = comparison_ja(
             proposed.assigned_count,
             greedy.assigned_count,
             proposed.total_score - greedy.total_score,

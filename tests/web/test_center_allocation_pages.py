@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from housing_match.models import OrganisationKind, UserRole
+from housing_match.web.allocation import comparison_ja
 from tests.accounts.pages import csrf_of
 from tests.conftest import MakeOrganisation, MakeUser, OrgFixture, UserFixture
 from tests.matching.factories import at, create_person, home
@@ -270,3 +271,24 @@ def test_without_consent_a_pair_cannot_be_sent(
     assert forged.status_code == 409
     assert "ALLOC-SILENT：本人が居住支援法人への情報提供に同意していないため" in forged.text
     assert _referrals_of(client, center, silent) == []
+
+
+def test_the_comparison_is_one_plain_sentence() -> None:
+    assert (
+        comparison_ja(2, 1, 4.31)
+        == "提案のほうが住まいが決まる人が1人多く、点数の合計が4.3点高くなります。"
+    )
+    assert comparison_ja(3, 1, 0.0) == "提案のほうが住まいが決まる人が2人多くなります。"
+    assert (
+        comparison_ja(2, 1, -2.0)
+        == "提案のほうが住まいが決まる人が1人多く、点数の合計が2.0点低くなります。"
+    )
+    assert (
+        comparison_ja(1, 2, 3.0)
+        == "提案のほうが住まいが決まる人が1人少なく、点数の合計が3.0点高くなります。"
+    )
+    assert comparison_ja(2, 2, 1.23) == "提案のほうが点数の合計が1.2点高くなります。"
+    assert (
+        comparison_ja(2, 2, 0.01)
+        == "住まいが決まる人数も点数の合計も、点数の高い順に決めた場合と同じです。"
+    )
