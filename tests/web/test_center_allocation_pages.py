@@ -9,11 +9,12 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from housing_match.matching.allocation import greedy_assignment, total_score
 from housing_match.models import OrganisationKind, UserRole
 from housing_match.web.allocation import comparison_ja
 from tests.accounts.pages import csrf_of
 from tests.conftest import MakeOrganisation, MakeUser, OrgFixture, UserFixture
-from tests.matching.factories import at, create_person, home
+from tests.matching.factories import at, create_person, home, matches
 
 PAGE = {"Accept": "text/html"}
 
@@ -122,7 +123,15 @@ def test_the_page_shows_the_apis_proposal_beside_the_greedy_one(
             value = f"{item['person_id']}:{item['candidate']['vacancy']['id']}"
             assert f'name="pair" value="{value}"' in page.text
 
-    # Greedy gives x to A, so B goes without: one placed against the proposal's two.
+    # Greedy gives x to A, so B goes without: one placed against the proposal's two. Its
+    # total is greedy's over every feasible pair (the page reads each person's top n only).
+    scores = {
+        (index, candidate["vacancy"]["id"]): candidate["score"]
+        for index, person in enumerate(persons)
+        for candidate in matches(client, center, person)["candidates"]
+    }
+    greedy_total = total_score(scores, greedy_assignment(scores))
+    assert _total(page.text, "greedy-score") == f"{greedy_total:.1f}点"
     assert _total(page.text, "proposed-count") == "2人（3人中）"
     assert _total(page.text, "greedy-count") == "1人（3人中）"
     assert "提案のほうが住まいが決まる人が1人多く" in page.text
@@ -239,6 +248,32 @@ def test_a_vacancy_taken_meanwhile_sends_none_and_says_why(
     assert _vacancy_status(client, corporation, contest["y"]) == "open"
     # The allocation is computed again without x: B can no longer be placed.
     assert _total(refused.text, "proposed-count") == "1人（3人中）"
+
+
+def test_a_vacancy_withdrawn_meanwhile_is_named(
+    client: TestClient,
+    center: OrgFixture,
+    corporation: OrgFixture,
+    make_user: MakeUser,
+    contest: dict[str, str],
+) -> None:
+    staff = make_user(center, role=UserRole.STAFF)
+    persons = [contest["a"], contest["b"], contest["c"]]
+    page = client.get("/allocation", params=_query(persons), headers=_headers(staff))
+    withdrawn = client.patch(
+        f"/v1/vacancies/{contest['y']}", json={"status": "withdrawn"},
+        headers=corporation.headers,
+    )  # fmt: skip
+    assert withdrawn.status_code == 200, withdrawn.text
+    refused = client.post(
+        "/allocation/referrals",
+        data={"person": persons, "objective": "total_score",
+              "pair": [f"{contest['a']}:{contest['y']}"], "csrf_token": csrf_of(page)},
+        headers=_headers(staff),
+    )  # fmt: skip
+    assert refused.status_code == 409
+    assert "ALLOC-A：この空室はもう募集していません（取下げ）。" in refused.text
+    assert _referrals_of(client, center, contest["a"]) == []
 
 
 def test_without_consent_a_pair_cannot_be_sent(
