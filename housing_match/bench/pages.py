@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 from sqlalchemy import func, select, text
@@ -57,6 +58,7 @@ from housing_match.web.candidates import SCREEN_LIMIT
 
 Progress = Callable[[str], None]
 TARGET_P95_MS = 300.0
+ALLOCATION_PERSONS = 10  # persons of each allocation the bench asks for
 REQUEST_TIMEOUT_S = 60.0
 DEMO_CENTER = next(o.slug for o in DEMO_ORGANISATIONS if o.kind is OrganisationKind.CENTER)
 STAFF_EMAIL = f"bench-pages@{DEMO_CENTER}.example"
@@ -235,6 +237,16 @@ def _build_world(make_session: sessionmaker[Session], options: PageBenchOptions)
     )
 
 
+def _allocation_path(ids: list[uuid.UUID], start: int) -> str:
+    """The allocation of ``ALLOCATION_PERSONS`` persons (fewer when there are fewer) from the
+    ``start``-th on, going round the list: each request a different selection."""
+    chosen = [ids[(start + offset) % len(ids)] for offset in range(ALLOCATION_PERSONS)]
+    query = urlencode(
+        [("person", str(p)) for p in dict.fromkeys(chosen)] + [("objective", "total_score")]
+    )
+    return f"/allocation?{query}"
+
+
 def page_samples(world: BenchWorld) -> list[PageSample]:
     """Every page of the center, each with one path per person it applies to (the home and
     the empty form, which have none, as often)."""
@@ -281,6 +293,12 @@ def page_samples(world: BenchWorld) -> list[PageSample]:
             "referral_timeline",
             "/referrals/{id}",
             [f"/referrals/{world.referral[p]}" for p in ids if p in world.referral],
+        ),
+        ("allocation_picker", "/allocation", ["/allocation" for _ in ids]),
+        (
+            "allocation",
+            f"/allocation?person=…×{ALLOCATION_PERSONS}&objective=total_score",
+            [_allocation_path(ids, start) for start in range(len(ids))],
         ),
     ]
     return [PageSample(name, route, paths, [], []) for name, route, paths in pages]

@@ -23,7 +23,7 @@ from housing_match.auth import Principal
 from housing_match.errors import BadRequest, Conflict, ResourceNotFound, UnprocessableEntity
 from housing_match.history.service import record_change
 from housing_match.matching import explain
-from housing_match.matching.allocation import optimal_assignment
+from housing_match.matching.allocation import greedy_assignment, optimal_assignment
 from housing_match.matching.allowance import (
     CeilingBasis,
     UnknownMunicipality,
@@ -45,6 +45,7 @@ from housing_match.matching.repository import (
     Depth,
     MatchCriteria,
     MatchLog,
+    MatchOutcome,
     MatchRepository,
     PersonReadLogRepository,
     PersonRepository,
@@ -58,6 +59,7 @@ from housing_match.matching.rules import (
     HardConstraint,
 )
 from housing_match.matching.schemas import (
+    AllocationObjective,
     AllocationRequest,
     AllocationResult,
     Assignment,
@@ -767,7 +769,112 @@ def read_log(
 # --- allocation ----------------------------------------------------------------------------
 
 
+# Why a person who had feasible homes was left without one, by the assignment that did it.
+_TAKEN_BY_OPTIMUM_JA = "条件を満たす空室はすべて、全体で最適な割当てにより他の方に提案されました"
+_TAKEN_BY_GREEDY_JA = (
+    "条件を満たす空室はすべて、点数の高い組から順に決める方法で他の方に割り当てられました"
+)
+
+
+@dataclass(frozen=True)
+class AllocationComparison:
+    """The proposed assignment (exactly what ``allocate`` answers) beside the greedy one
+    (the best remaining pair first, as a person with a spreadsheet would do), over the same
+    scores: what the optimiser gains is the difference of their totals."""
+
+    proposed: AllocationResult
+    greedy: AllocationResult
+
+
 def allocate(session: Session, principal: Principal, data: AllocationRequest) -> AllocationResult:
+    table = _score_table(session, principal, data)
+    return table.result(optimal_assignment(table.scores, len(table.persons), data.objective))
+
+
+def compare_allocations(
+    session: Session, principal: Principal, data: AllocationRequest
+) -> AllocationComparison:
+    table = _score_table(session, principal, data)
+    optimal = optimal_assignment(table.scores, len(table.persons), data.objective)
+    return AllocationComparison(
+        proposed=table.result(optimal),
+        greedy=table.result(greedy_assignment(table.scores), taken_ja=_TAKEN_BY_GREEDY_JA),
+    )
+
+
+@dataclass(frozen=True)
+class _ScoreTable:
+    """The persons of an allocation, each one's top homes ranked, and the scores of those
+    (person index, vacancy) pairs: what an assignment is chosen from and explained with."""
+
+    session: Session
+    objective: AllocationObjective
+    persons: list[Person]
+    contexts: list[explain.PersonContext]
+    outcomes: list[MatchOutcome]
+    weights: dict[Factor, float]
+    scores: dict[tuple[int, uuid.UUID], float]
+
+    def result(
+        self, assignment: dict[int, uuid.UUID], taken_ja: str = _TAKEN_BY_OPTIMUM_JA
+    ) -> AllocationResult:
+        # Ranked without details (a person's top n are mostly not chosen); the chosen homes'
+        # are read now, in one query.
+        homes = MatchRepository(self.session).homes(list(assignment.values()))
+        assignments: list[Assignment] = []
+        unassigned: list[UnassignedPerson] = []
+        total = 0.0
+        for index, person in enumerate(self.persons):
+            outcome = self.outcomes[index]
+            vacancy = assignment.get(index)
+            if vacancy is not None:
+                ranked = outcome.scores
+                position = next(i for i, (listed, _) in enumerate(ranked) if listed == vacancy)
+                home = homes.get(vacancy)
+                if home is None:
+                    raise Conflict(
+                        "A chosen vacancy was removed during the allocation. Allocate again."
+                    )
+                row = replace(outcome.row(position), home=home)
+                (candidate,) = _explained(
+                    self.contexts[index], [row], self.weights, first_rank=position + 1
+                )
+                total += row.score
+                assignments.append(
+                    Assignment(person_id=person.id, reference=person.reference, candidate=candidate)
+                )
+                continue
+            counts, top = outcome.counts, outcome.top_constraint
+            if counts.candidates == 0:
+                reason = UnassignedReason.NO_FEASIBLE_HOME
+                reason_ja = "条件をすべて満たす空室がありません"
+                if top is not None:
+                    label = HARD_CONSTRAINT_LABELS_JA[top]
+                    reason_ja += f"（最も多く除外した条件：{label} {counts.excluded[top]}件）"
+            else:
+                reason = UnassignedReason.HOMES_TAKEN
+                reason_ja = taken_ja
+            unassigned.append(
+                UnassignedPerson(
+                    person_id=person.id,
+                    reference=person.reference,
+                    reason=reason,
+                    reason_ja=reason_ja,
+                    candidate_count=counts.candidates,
+                    top_constraint=top,
+                    top_constraint_label_ja=None if top is None else HARD_CONSTRAINT_LABELS_JA[top],
+                )
+            )
+        return AllocationResult(
+            objective=self.objective,
+            total_score=round(total, 4),
+            assigned_count=len(assignments),
+            assignments=assignments,
+            unassigned=unassigned,
+        )
+
+
+def _score_table(session: Session, principal: Principal, data: AllocationRequest) -> _ScoreTable:
     settings = get_settings()
     if len(data.person_ids) > settings.allocation_max_persons:
         raise UnprocessableEntity(
@@ -786,10 +893,11 @@ def allocate(session: Session, principal: Principal, data: AllocationRequest) ->
     weights = resolve_weights(None)
     # Each person's top n homes (n = number of persons) hold an optimal assignment: if a person
     # were given a home outside them, one of their top n is free and scores at least as much.
+    # They hold the greedy one too: the others take at most n - 1 homes, so greedy reaches a
+    # free home among a person's top n before any pair beyond them.
     per_person = len(persons)
-    repository = MatchRepository(session)
     contexts = [person_context(person) for person in persons]
-    outcomes = repository.match_many(
+    outcomes = MatchRepository(session).match_many(
         [
             criteria_for(person, context, weights=weights)
             for person, context in zip(persons, contexts, strict=True)
@@ -801,62 +909,17 @@ def allocate(session: Session, principal: Principal, data: AllocationRequest) ->
             for person in persons
         ],
     )
-    ranked = [outcome.scores for outcome in outcomes]
     scores = {
         (index, vacancy_id): score
-        for index, pairs in enumerate(ranked)
-        for vacancy_id, score in pairs
+        for index, outcome in enumerate(outcomes)
+        for vacancy_id, score in outcome.scores
     }
-    assignment = optimal_assignment(scores, len(persons), data.objective)
-    # Ranked without details (a person's top n are mostly not chosen); the chosen homes' are
-    # read now, in one query.
-    homes = repository.homes(list(assignment.values()))
-    chosen: dict[int, tuple[RankedRow, Candidate]] = {}
-    for index, vacancy in assignment.items():
-        position = next(i for i, (listed, _) in enumerate(ranked[index]) if listed == vacancy)
-        home = homes.get(vacancy)
-        if home is None:
-            raise Conflict("A chosen vacancy was removed during the allocation. Allocate again.")
-        row = replace(outcomes[index].row(position), home=home)
-        candidate = _explained(contexts[index], [row], weights, first_rank=position + 1)[0]
-        chosen[index] = (row, candidate)
-    assignments: list[Assignment] = []
-    unassigned: list[UnassignedPerson] = []
-    total = 0.0
-    for index, person in enumerate(persons):
-        if index in chosen:
-            row, candidate = chosen[index]
-            total += row.score
-            assignments.append(
-                Assignment(person_id=person.id, reference=person.reference, candidate=candidate)
-            )
-            continue
-        counts = outcomes[index].counts
-        top = outcomes[index].top_constraint
-        if counts.candidates == 0:
-            reason = UnassignedReason.NO_FEASIBLE_HOME
-            reason_ja = "条件をすべて満たす空室がありません"
-            if top is not None:
-                label = HARD_CONSTRAINT_LABELS_JA[top]
-                reason_ja += f"（最も多く除外した条件：{label} {counts.excluded[top]}件）"
-        else:
-            reason = UnassignedReason.HOMES_TAKEN
-            reason_ja = "条件を満たす空室はすべて、全体で最適な割当てにより他の方に提案されました"
-        unassigned.append(
-            UnassignedPerson(
-                person_id=person.id,
-                reference=person.reference,
-                reason=reason,
-                reason_ja=reason_ja,
-                candidate_count=counts.candidates,
-                top_constraint=top,
-                top_constraint_label_ja=None if top is None else HARD_CONSTRAINT_LABELS_JA[top],
-            )
-        )
-    return AllocationResult(
+    return _ScoreTable(
+        session=session,
         objective=data.objective,
-        total_score=round(total, 4),
-        assigned_count=len(assignments),
-        assignments=assignments,
-        unassigned=unassigned,
+        persons=persons,
+        contexts=contexts,
+        outcomes=outcomes,
+        weights=weights,
+        scores=scores,
     )

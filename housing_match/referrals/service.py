@@ -81,7 +81,7 @@ from housing_match.referrals.webhooks import emit
 from housing_match.registry.repository import DwellingRepository
 from housing_match.settings import get_settings
 from housing_match.vacancies.repository import VacancyRepository
-from housing_match.vacancies.schemas import VacancyStatus
+from housing_match.vacancies.schemas import VACANCY_STATUS_LABELS_JA, VacancyStatus
 from housing_match.vacancies.service import current_status
 
 # Who releases a lapsed hold found during someone else's request: not that requester, whose
@@ -99,6 +99,16 @@ class ReadPurpose:
     LIST = "referral.list"
     UPDATE = "referral.update"
     PREVIEW = "referral.preview"
+
+
+class ReferralRefused(Conflict):
+    """A referral the rules refuse as things stand (consent, the vacancy's state, a hold):
+    the API answers with the English detail as any conflict; a page tells staff
+    ``message_ja``, in words they can act on."""
+
+    def __init__(self, detail: str, *, message_ja: str, **extensions: Any) -> None:
+        super().__init__(detail, **extensions)
+        self.message_ja = message_ja
 
 
 @dataclass(frozen=True)
@@ -163,12 +173,13 @@ def _log_reads(
     )
 
 
-def _held_conflict(holder: Referral | None) -> Conflict:
+def _held_conflict(holder: Referral | None) -> ReferralRefused:
     expires = None if holder is None else holder.hold_expires_at
-    return Conflict(
+    return ReferralRefused(
         "Another referral holds this vacancy"
         + ("." if expires is None else f" until {expires.isoformat()}.")
         + " Try again after the hold ends or is released.",
+        message_ja="この空室は、ほかの入居相談のために確保されています。",
         hold_expires_at=None if expires is None else expires.isoformat(),
     )
 
@@ -302,9 +313,15 @@ def _clear_way(
         holder = None
     status = current_status(vacancy)
     if status is VacancyStatus.HELD and holder is None:
-        raise Conflict("The corporation has put this vacancy on hold (調整中) itself.")
+        raise ReferralRefused(
+            "The corporation has put this vacancy on hold (調整中) itself.",
+            message_ja="この空室は、居住支援法人が調整中にしています。",
+        )
     if status not in (VacancyStatus.OPEN, VacancyStatus.HELD):
-        raise Conflict(f"The vacancy is {status.value}; it can no longer be referred to.")
+        raise ReferralRefused(
+            f"The vacancy is {status.value}; it can no longer be referred to.",
+            message_ja=f"この空室はもう募集していません（{VACANCY_STATUS_LABELS_JA[status]}）。",
+        )
 
 
 def _take_hold(
@@ -331,9 +348,10 @@ def create_referral(session: Session, principal: Principal, data: ReferralCreate
     )
     fields = consented_fields(person)
     if fields is None:
-        raise Conflict(
+        raise ReferralRefused(
             "The person has not consented to sharing with support corporations "
-            "(consent.sharing.support_corporation); a referral would disclose them."
+            "(consent.sharing.support_corporation); a referral would disclose them.",
+            message_ja="本人が居住支援法人への情報提供に同意していないため、送れません。",
         )
     repository = ReferralRepository(session)
     # Every request on this vacancy queues here; the one before has committed or rolled back.
@@ -342,7 +360,10 @@ def create_referral(session: Session, principal: Principal, data: ReferralCreate
         raise ResourceNotFound("No such vacancy.")
     now = repository.database_now()
     if repository.active_for_person(person.id, vacancy.id) is not None:
-        raise Conflict("The person already has an open referral on this vacancy.")
+        raise ReferralRefused(
+            "The person already has an open referral on this vacancy.",
+            message_ja="この方は、この空室ですでに入居相談中です。",
+        )
     _clear_way(session, vacancy, now=now, for_referral=None)
     dwelling = DwellingRepository(session).get(vacancy.dwelling_id)
     if dwelling is None:  # the foreign key guarantees it

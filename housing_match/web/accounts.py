@@ -37,7 +37,9 @@ from housing_match.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
 
-HOME = "/account"
+# Where a sign-in lands without a page to go back to: the organisation's home.
+LANDING = "/"
+ACCOUNT = "/account"
 JST = ZoneInfo("Asia/Tokyo")
 STATUS_JA = {"invited": "招待中", "active": "利用中", "locked": "ロック中", "deactivated": "無効"}
 EVENT_KIND_JA = {
@@ -76,15 +78,21 @@ def render(
 
 
 def safe_next(value: object) -> str:
-    """Only a path of this site: an open redirect would hand a signed-in user to anyone."""
+    """Only a path of this site: an open redirect would hand a signed-in user to anyone.
+    Browsers read a backslash as a slash and drop tabs and newlines from an address, so
+    ``/\\evil`` or ``/<tab>/evil`` would become ``//evil``, another site: any control character,
+    space or backslash refuses the value."""
     if (
         isinstance(value, str)
         and value.startswith("/")
         and not value.startswith("//")
-        and not any(character in value for character in "\\\r\n")
+        and not any(
+            character == "\\" or character.isspace() or not character.isprintable()
+            for character in value
+        )
     ):
         return value
-    return HOME
+    return LANDING
 
 
 def _client(request: Request) -> service.Client:
@@ -117,7 +125,7 @@ def _redirect(url: str) -> RedirectResponse:
 
 
 @router.get("/login")
-def login_page(request: Request, next: str = HOME, signed_out: bool = False) -> Response:
+def login_page(request: Request, next: str = LANDING, signed_out: bool = False) -> Response:
     return render(
         request,
         "accounts/login.html",
@@ -166,7 +174,7 @@ def login(request: Request, session: SessionDep, form: CsrfForm) -> Response:
     if result.started is None:
         return _outcome_page(request, result, "accounts/login.html", context)
     target = next_url if result.outcome is service.Outcome.SIGNED_IN else "/login/totp"
-    if result.outcome is service.Outcome.TOTP_NEEDED and next_url != HOME:
+    if result.outcome is service.Outcome.TOTP_NEEDED and next_url != LANDING:
         target += "?" + urlencode({"next": next_url})
     response = _redirect(target)
     set_session_cookie(response, result.started.token)
@@ -174,7 +182,7 @@ def login(request: Request, session: SessionDep, form: CsrfForm) -> Response:
 
 
 @router.get("/login/totp")
-def totp_page(request: Request, next: str = HOME) -> Response:
+def totp_page(request: Request, next: str = LANDING) -> Response:
     if not request.cookies.get(SESSION_COOKIE):
         return _redirect("/login")
     return render(request, "accounts/totp.html", {"next": safe_next(next), "message": ""})
@@ -384,14 +392,14 @@ def account_unlock(
             request,
             "accounts/message.html",
             {"heading": "操作できません", "message": "この操作は組織の管理者だけが行えます。",
-             "link": HOME, "link_text": "アカウントへ戻る"},
+             "link": ACCOUNT, "link_text": "アカウントへ戻る"},
             status_code=403,
         )  # fmt: skip
     actor = Actor(
         organisation_id=user.organisation_id, api_key_id=None, channel="web", user_id=user.id
     )
     service.unlock_user(session, actor, found, client=_client(request))
-    return _redirect(HOME)
+    return _redirect(ACCOUNT)
 
 
 # --- wiring ----------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request, status
+from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -150,12 +151,21 @@ class ReferralRow:
     hold_expires_at: datetime | None
 
 
-@router.get("/", include_in_schema=False)
-def home(request: Request, session: SessionDep) -> Response:
-    """The center's home for its staff; the public start page for everyone else."""
-    principal = page_principal(request, session)
-    if principal is None or principal.kind is not OrganisationKind.CENTER:
-        return start_page(request)
+@dataclass(frozen=True)
+class Caseload:
+    """A center's latest persons with their states, and its latest referrals: what the home
+    page shows and the allocation page picks from, read (and logged) as the API reads them."""
+
+    persons: list[Person]
+    rows: list[PersonRow]
+    referrals: list[ReferralRead]
+
+    @property
+    def references(self) -> dict[uuid.UUID, str]:
+        return {person.id: person.reference for person in self.persons}
+
+
+def caseload(session: Session, principal: Principal) -> Caseload:
     persons, _ = persons_service.list_persons(session, principal, cursor=None, limit=HOME_LIMIT)
     referrals, _ = referrals_service.list_referrals(
         session, principal, states=[], stalled=None, vacancy_id=None, person_id=None,
@@ -165,25 +175,38 @@ def home(request: Request, session: SessionDep) -> Response:
     for referral in referrals:
         if referral.person_id is not None:
             by_person.setdefault(referral.person_id, []).append(referral)
-    references = {person.id: person.reference for person in persons}
     rows = [_person_row(person, by_person.get(person.id, [])) for person in persons]
+    return Caseload(persons=persons, rows=rows, referrals=referrals)
+
+
+@router.get("/", include_in_schema=False)
+def home(request: Request, session: SessionDep, referred: str = "") -> Response:
+    """The center's home for its staff; the public start page for everyone else.
+    ``referred``: how many referrals the page that led here has just sent (a link edited by
+    hand shows no notice rather than an error)."""
+    principal = page_principal(request, session)
+    if principal is None or principal.kind is not OrganisationKind.CENTER:
+        return start_page(request)
+    load = caseload(session, principal)
+    references = load.references
     waiting = [
         _referral_row(referral, references)
-        for referral in referrals
+        for referral in load.referrals
         if referral.state is ReferralState.REQUESTED or referral.stalled
     ]
-    soon = _expiring(referrals, references)
+    soon = _expiring(load.referrals, references)
     return render_center(
         request,
         "center/home.html",
         {
-            "persons": rows,
+            "persons": load.rows,
             "waiting": waiting,
             "expiring": soon,
             "state_counts": {
-                state: sum(1 for row in rows if row.state is state) for state in PersonState
+                state: sum(1 for row in load.rows if row.state is state) for state in PersonState
             },
             "state_labels": PERSON_STATE_LABELS_JA,
+            "referred": int(referred) if referred.isdecimal() and len(referred) < 4 else 0,
         },
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from housing_match.web.allocation import router as allocation_router
 from housing_match.web.candidates import router as candidates_router
 from housing_match.web.center import router as center_router
 from housing_match.web.docs import install_docs
@@ -25,3 +26,4 @@ def install_web(app: FastAPI) -> None:
     app.include_router(persons_router)
     app.include_router(candidates_router)
     app.include_router(referrals_router)
+    app.include_router(allocation_router)

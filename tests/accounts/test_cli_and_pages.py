@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import pyotp
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from housing_match import db
+from housing_match.accounts import totp
 from housing_match.cli import app as cli
-from housing_match.models import UserRole
+from housing_match.models import User, UserRole
 from housing_match.settings import get_settings
 from housing_match.web.accounts import safe_next
-from tests.accounts.pages import accept_invitation, csrf_of, invitation_path, post_password
+from tests.accounts.pages import (
+    accept_invitation,
+    csrf_of,
+    invitation_path,
+    next_code,
+    post_password,
+)
 from tests.conftest import TEST_PASSWORD, MakeUser, OrgFixture
 
 runner = CliRunner()
@@ -124,10 +132,74 @@ def test_signed_out_account_page_goes_to_login(client: TestClient) -> None:
     assert response.headers["location"] == "/login?next=/account"
 
 
+HOSTILE_NEXT = (
+    "//evil.example/",
+    "https://evil.example/",
+    "/\\evil.example",
+    "javascript:x",
+    "/\t/evil.example",  # a browser drops the tab: //evil.example
+    "/\n/evil.example",
+    " //evil.example",
+    "evil.example",
+)
+
+
 def test_sign_in_never_sends_the_browser_to_another_site() -> None:
-    for hostile in ("//evil.example/", "https://evil.example/", "/\\evil.example", "javascript:x"):
-        assert safe_next(hostile) == "/account"
+    for hostile in HOSTILE_NEXT:
+        assert safe_next(hostile) == "/", hostile
     assert safe_next("/v1/me?x=1") == "/v1/me?x=1"
+    assert safe_next("/persons/new") == "/persons/new"
+
+
+def test_sign_in_lands_on_the_home_page_unless_a_page_of_this_site_was_asked_for(
+    client: TestClient, corporation: OrgFixture, make_user: MakeUser
+) -> None:
+    staff = make_user(corporation)
+    for sent_next, landing in (
+        (None, "/"),
+        ("/account", "/account"),
+        *((hostile, "/") for hostile in HOSTILE_NEXT),
+    ):
+        client.cookies.clear()
+        page = client.get("/login")
+        data = {"csrf_token": csrf_of(page), "email": staff.email, "password": TEST_PASSWORD}
+        if sent_next is not None:
+            data["next"] = sent_next
+        signed_in = client.post("/login", data=data, follow_redirects=False)
+        assert signed_in.status_code == 303, (sent_next, signed_in.text)
+        assert signed_in.headers["location"] == landing, sent_next
+    # The login page itself never offers a foreign address back.
+    offered = client.get("/login", params={"next": "https://evil.example/"})
+    assert 'name="next" value="/"' in offered.text
+
+
+def test_a_second_factor_keeps_the_page_asked_for(
+    client: TestClient, session: Session, center: OrgFixture, make_user: MakeUser
+) -> None:
+    staff = make_user(center, role=UserRole.STAFF)
+    secret = pyotp.random_base32()
+    user = session.get(User, staff.id)
+    assert user is not None
+    user.totp_secret = totp.seal(secret)
+    session.commit()
+    page = client.get("/login", params={"next": "/allocation"})
+    first = client.post(
+        "/login",
+        data={"csrf_token": csrf_of(page), "email": staff.email, "password": TEST_PASSWORD,
+              "next": "/allocation"},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert first.headers["location"] == "/login/totp?next=%2Fallocation"
+    code_page = client.get(first.headers["location"])
+    assert 'name="next" value="/allocation"' in code_page.text
+    second = client.post(
+        "/login/totp",
+        data={"csrf_token": csrf_of(code_page), "code": next_code(secret), "next": "/allocation"},
+        follow_redirects=False,
+    )
+    assert second.status_code == 303, second.text
+    assert second.headers["location"] == "/allocation"
+    assert "まとめて割り当てる" in client.get("/allocation", headers={"Accept": "text/html"}).text
 
 
 def test_sign_in_goes_back_to_the_page_asked_for(

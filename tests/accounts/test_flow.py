@@ -107,7 +107,7 @@ def test_invitation_to_sign_out(
     assert client.get("/v1/me").status_code == 401
     second = post_code(client, next_code(secret))
     assert second.status_code == 303
-    assert second.headers["location"] == "/account"
+    assert second.headers["location"] == "/"  # the organisation's home
     cookie = client.cookies[SESSION_COOKIE]
 
     # The API with the session: who am I, and the center's own work.

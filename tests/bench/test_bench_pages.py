@@ -23,6 +23,8 @@ from housing_match.testing import database_url_for_tests
 
 PAGES = {
     "home",
+    "allocation_picker",
+    "allocation",
     "person_new",
     "person",
     "person_edit",
