@@ -116,8 +116,10 @@ def test_bench_end_to_end(throwaway_url: str, tmp_path: Path) -> None:
     assert details["allocation"]["persons"] == 5
     assert details["http"]["errors"] == 0
     assert report["match_rps"] > 0
-    # Times the server reported for itself, and a floor that is less than a match.
-    assert 0 < report["match_floor_p50_ms"] < report["match_p50_ms"] <= report["match_p99_ms"]
+    # Times the server reported for itself, and a floor. Which of the two is faster is the
+    # bench's finding, not the test's: at this size and on a busy machine either can win.
+    assert report["match_floor_p50_ms"] > 0
+    assert 0 < report["match_p50_ms"] <= report["match_p99_ms"]
     assert details["allocation"]["assigned"] >= 0
     assert report["allocation_s"] > 0
     assert report["machine"]["cpu_count"] >= 1
