@@ -32,7 +32,7 @@ from housing_match.jurisdiction import jurisdiction_contains
 from housing_match.models import OrganisationKind, UserRole
 from housing_match.organisations.repository import ApiKeyRepository
 from housing_match.settings import get_settings
-from housing_match.throttling.limiter import limiter_of
+from housing_match.throttling.limiter import limiter_of, refuse_while_throttled
 
 API_KEY_PREFIX = "hm_"
 _bearer = HTTPBearer(auto_error=False, description="An organisation's API key.")
@@ -131,8 +131,13 @@ def authenticate(
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise Unauthenticated("Send an API key as 'Authorization: Bearer <key>'.")
     key = credentials.credentials
-    limiter.refuse_throttled_authentication(session, request, key)
-    found = ApiKeyRepository(session).find_active_credential(hash_api_key(key))
+    # The throttle's read is made by the key's own statement (one round trip for both), and
+    # refuses before the key's validity matters: the right key is refused too.
+    lookup = ApiKeyRepository(session).find_active_credential(
+        hash_api_key(key), failure_limits=limiter.failure_limits(request, key)
+    )
+    refuse_while_throttled(lookup.throttled_seconds)
+    found = lookup.credential
     if found is None:
         limiter.count_failed_authentication(request, key)
         raise Unauthenticated("The API key is unknown, expired or revoked.")

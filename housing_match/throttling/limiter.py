@@ -154,7 +154,9 @@ class RateLimiter:
 
     # --- failed authentication ---------------------------------------------------------------
 
-    def _failure_buckets(self, request: Request, presented_key: str | None) -> dict[str, int]:
+    def failure_limits(self, request: Request, presented_key: str | None) -> dict[str, int]:
+        """The buckets a failed authentication of this request counts in, with their limits;
+        empty while the failure limits are off."""
         buckets: dict[str, int] = {}
         if self.limits.failures_per_address:
             buckets[_address_bucket(client_address(request))] = self.limits.failures_per_address
@@ -166,27 +168,16 @@ class RateLimiter:
         self, session: Session, request: Request, presented_key: str | None
     ) -> None:
         """Before credentials are checked: 429 while the address or the key's prefix has
-        reached its limit of failures. A read in the request's own transaction."""
-        limits = self._failure_buckets(request, presented_key)
-        if not limits:
-            return
-        reached = [
-            count
-            for count in RateLimitRepository(session).current(limits)
-            if count.hits >= limits[count.bucket]
-        ]
-        if reached:
-            wait = max(_seconds(count) for count in reached)
-            raise TooManyRequests(
-                "Too many failed authentications from this address or with this key: "
-                f"try again in {wait} s.",
-                retry_after=wait,
-            )
+        reached its limit of failures. A read in the request's own transaction (an API key's
+        lookup makes this read in its own statement instead: see ``failure_limits``)."""
+        limits = self.failure_limits(request, presented_key)
+        if limits:
+            refuse_while_throttled(RateLimitRepository(session).seconds_until_unthrottled(limits))
 
     def count_failed_authentication(self, request: Request, presented_key: str | None) -> None:
         """A failure, committed at once: the request that failed will roll back."""
         window = self.limits.failure_window
-        buckets = self._failure_buckets(request, presented_key)
+        buckets = self.failure_limits(request, presented_key)
         if buckets:
             self._count([(bucket, window) for bucket in buckets])
 
@@ -206,6 +197,18 @@ class RateLimiter:
                 f"per organisation: try again in {wait} s.",
                 retry_after=wait,
             )
+
+
+def refuse_while_throttled(seconds_left: float | None) -> None:
+    """429 with Retry-After when a failure limit has been reached: ``seconds_left`` is how
+    long until the reached limits' windows end, None while none is reached."""
+    if seconds_left is not None:
+        wait = max(1, math.ceil(seconds_left))
+        raise TooManyRequests(
+            "Too many failed authentications from this address or with this key: "
+            f"try again in {wait} s.",
+            retry_after=wait,
+        )
 
 
 def per_window(window: timedelta) -> str:

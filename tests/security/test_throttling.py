@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from housing_match.accounts.sessions import SESSION_COOKIE
@@ -113,6 +113,31 @@ def test_wrong_keys_from_one_address_get_429_with_retry_after(
     assert_throttled(attacker.get(ME, headers=corporation.headers))
     # ... while the organisation's own systems elsewhere go on.
     assert client_from(app, address()).get(ME, headers=corporation.headers).status_code == 200
+
+
+def test_a_key_request_reads_the_counts_in_its_keys_statement_and_only_when_limited(
+    session: Session, counters_engine: Engine, corporation: OrgFixture
+) -> None:
+    """One round trip for the throttle's read and the key: the statement that looks the key
+    up is the one that reads the counts, and with the failure limits off nothing reads them."""
+    statements: list[str] = []
+
+    def record(*arguments: Any) -> None:
+        statements.append(arguments[2])
+
+    connection = session.connection()
+    event.listen(connection, "before_cursor_execute", record)
+    try:
+        for limits, limited in ((AUTH_LIMITS, True), (RateLimits(), False)):
+            statements.clear()
+            app = limited_app(session, counters_engine, limits)
+            response = client_from(app, address()).get(ME, headers=corporation.headers)
+            assert response.status_code == 200
+            (key_lookup,) = [s for s in statements if "api_keys.key_hash =" in s]
+            reading_counts = [s for s in statements if "rate_limit_counters" in s]
+            assert reading_counts == ([key_lookup] if limited else [])
+    finally:
+        event.remove(connection, "before_cursor_execute", record)
 
 
 def test_the_count_outlives_the_failed_requests_rollback(
