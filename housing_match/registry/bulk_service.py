@@ -54,7 +54,6 @@ from housing_match.registry.bulk_prepare import (
     prepare_text,
 )
 from housing_match.registry.bulk_repository import BulkDwellingRepository, ExistingDwelling
-from housing_match.registry.mapping import dwelling_input_from_columns
 from housing_match.registry.repository import (
     DwellingFilters,
     DwellingManagerRepository,
@@ -63,7 +62,6 @@ from housing_match.registry.repository import (
 )
 from housing_match.registry.schemas import DwellingStatus
 from housing_match.registry.service import rule_profiles, today
-from housing_match.schemas_common import GeoPoint
 
 Progress = Callable[[int], None]
 # A report lists every rejected row and the others up to this many (a response of a register's
@@ -593,14 +591,7 @@ def iter_export_rows(
         if authority_id not in authorities:
             organisation = organisations.get(authority_id)
             authorities[authority_id] = organisation.slug if organisation else None
-        location = GeoPoint(latitude=columns["latitude"], longitude=columns["longitude"])
-        registered_on = columns["registered_on"]
         yield (
-            bulk_format.flat_row(
-                dwelling_input_from_columns(columns, location=location),
-                authority_slug=authorities[authority_id],
-                status=columns["status"],
-                registered_on=registered_on.isoformat() if registered_on else None,
-            ),
+            bulk_format.flat_row_from_columns(columns, authority_slug=authorities[authority_id]),
             str(columns["id"]),
         )
