@@ -315,9 +315,11 @@ class DwellingRepository(RepositoryBase[Dwelling]):
             )
             .where(*self.conditions(filters))
             .order_by(Dwelling.municipality_code, Dwelling.registration_number, Dwelling.id)
-            .execution_options(yield_per=5_000)
+            .execution_options(stream_results=True, yield_per=5_000)
         )
-        for row in self.session.execute(statement).mappings():
+        # On the session's connection rather than through the ORM: the statement selects
+        # columns, not entities, and the ORM's per-row wrapping would only add cost.
+        for row in self.session.connection().execute(statement).mappings():
             # A row by its columns' names: the labels of a select are strings.
             yield typing.cast("Mapping[str, Any]", row)
 
