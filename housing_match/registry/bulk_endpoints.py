@@ -200,15 +200,17 @@ def export_dwellings(
         filters.jurisdiction_codes = principal.jurisdiction_codes
     # Streamed as the rows are read (a server-side cursor), so an export of any size holds a
     # chunk in memory, never the file.
-    rows = bulk_service.iter_export_rows(session, filters)
     as_geojson = format_ == "geojson" or (
         format_ is None and GEOJSON_MEDIA_TYPE in request.headers.get("accept", "")
     )
     if as_geojson:
-        features = (bulk_format.geojson_feature(row, dwelling_id) for row, dwelling_id in rows)
+        features = (
+            bulk_format.geojson_feature(row, dwelling_id)
+            for row, dwelling_id in bulk_service.iter_export_rows(session, filters)
+        )
         return StreamingResponse(feature_collection_chunks(features), media_type=GEOJSON_MEDIA_TYPE)
     return StreamingResponse(
-        bulk_format.csv_chunks(row for row, _ in rows),
+        bulk_format.csv_chunks_of_cells(bulk_service.iter_export_csv_rows(session, filters)),
         media_type=f"{CSV_MEDIA_TYPE}; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="dwellings.csv"'},
     )

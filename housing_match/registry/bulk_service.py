@@ -27,7 +27,7 @@ import sys
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -54,7 +54,6 @@ from housing_match.registry.bulk_prepare import (
     prepare_text,
 )
 from housing_match.registry.bulk_repository import BulkDwellingRepository, ExistingDwelling
-from housing_match.registry.mapping import dwelling_input_from_columns
 from housing_match.registry.repository import (
     DwellingFilters,
     DwellingManagerRepository,
@@ -63,7 +62,6 @@ from housing_match.registry.repository import (
 )
 from housing_match.registry.schemas import DwellingStatus
 from housing_match.registry.service import rule_profiles, today
-from housing_match.schemas_common import GeoPoint
 
 Progress = Callable[[int], None]
 # A report lists every rejected row and the others up to this many (a response of a register's
@@ -586,6 +584,25 @@ def iter_export_rows(
     session: Session, filters: DwellingFilters
 ) -> Iterator[tuple[dict[str, Any], str]]:
     """Each dwelling's flat row and id, in registration-number order, as they are read."""
+    for columns, authority_slug in _stored_export_rows(session, filters):
+        yield (
+            bulk_format.flat_row_from_columns(columns, authority_slug=authority_slug),
+            str(columns["id"]),
+        )
+
+
+def iter_export_csv_rows(session: Session, filters: DwellingFilters) -> Iterator[list[Any]]:
+    """Each dwelling's cells of the CSV export, as ``iter_export_rows`` and ``csv_chunks``
+    would write them, formatted in one go per row (the per-cell passes cost as much as the
+    rest of the export)."""
+    for columns, authority_slug in _stored_export_rows(session, filters):
+        yield bulk_format.csv_cells_from_columns(columns, authority_slug=authority_slug)
+
+
+def _stored_export_rows(
+    session: Session, filters: DwellingFilters
+) -> Iterator[tuple[Mapping[str, Any], str | None]]:
+    """Each stored row an export reads, with its registering authority's slug."""
     authorities: dict[uuid.UUID, str | None] = {}
     organisations = OrganisationRepository(session)
     for columns in DwellingRepository(session).for_export(filters):
@@ -593,14 +610,4 @@ def iter_export_rows(
         if authority_id not in authorities:
             organisation = organisations.get(authority_id)
             authorities[authority_id] = organisation.slug if organisation else None
-        location = GeoPoint(latitude=columns["latitude"], longitude=columns["longitude"])
-        registered_on = columns["registered_on"]
-        yield (
-            bulk_format.flat_row(
-                dwelling_input_from_columns(columns, location=location),
-                authority_slug=authorities[authority_id],
-                status=columns["status"],
-                registered_on=registered_on.isoformat() if registered_on else None,
-            ),
-            str(columns["id"]),
-        )
+        yield columns, authorities[authority_id]

@@ -192,6 +192,21 @@ class SearchAfter:
     dwelling_id: str = ""  # a vacancy's dwelling
 
 
+# The stored columns an export reads (``bulk_format.flat_row_from_columns``), besides the
+# location: exactly the file's columns, not every column of the table.
+EXPORT_SOURCE_COLUMNS = (
+    "id", "authority_id", "status", "registered_on", "registration_number",
+    "registration_class", "exclusive_target_categories", "kind", "address",
+    "municipality_code", "floor_area_m2", "floor", "floors_total", "has_elevator",
+    "step_free_entrance", "wheelchair_accessible", "kitchen", "toilet", "storage", "bath",
+    "washbasin", "construction_started_on", "is_existing_building", "seismic_evidence",
+    "rent_yen", "common_fee_yen", "deposit_yen", "key_money_yen", "accepts_all_categories",
+    "accepted_categories", "required_risks", "required_whole_tenancy_risks", "pets_allowed",
+    "smoking_allowed", "shared_house", "support_certifying_code",
+    "support_daily_safety_check", "support_monthly_visit", "support_connections", "notes",
+)  # fmt: skip
+
+
 @dataclass
 class DwellingFilters:
     statuses: tuple[str, ...] = ("registered",)
@@ -281,9 +296,10 @@ class DwellingRepository(RepositoryBase[Dwelling]):
 
     def for_export(self, filters: DwellingFilters) -> Iterator[Mapping[str, Any]]:
         """Every matching dwelling in registration-number order, streamed from a server-side
-        cursor as plain rows: every column but the location, which comes as ``longitude`` and
-        ``latitude`` (an export of a prefecture reads hundreds of thousands)."""
+        cursor as plain rows of ``EXPORT_SOURCE_COLUMNS`` (the location as ``longitude`` and
+        ``latitude``): an export of a prefecture reads hundreds of thousands."""
         point = cast(Dwelling.location, Geometry(geometry_type="POINT", srid=4326))
+        table = Dwelling.__table__.columns
         statement = (
             select(
                 *(
@@ -292,17 +308,18 @@ class DwellingRepository(RepositoryBase[Dwelling]):
                     type_coerce(column, NullType()).label(column.key)
                     if isinstance(column.type, ARRAY)
                     else column
-                    for column in Dwelling.__table__.columns
-                    if column.key != "location"
+                    for column in (table[key] for key in EXPORT_SOURCE_COLUMNS)
                 ),
                 func.ST_X(point).label("longitude"),
                 func.ST_Y(point).label("latitude"),
             )
             .where(*self.conditions(filters))
             .order_by(Dwelling.municipality_code, Dwelling.registration_number, Dwelling.id)
-            .execution_options(yield_per=5_000)
+            .execution_options(stream_results=True, yield_per=5_000)
         )
-        for row in self.session.execute(statement).mappings():
+        # On the session's connection rather than through the ORM: the statement selects
+        # columns, not entities, and the ORM's per-row wrapping would only add cost.
+        for row in self.session.connection().execute(statement).mappings():
             # A row by its columns' names: the labels of a select are strings.
             yield typing.cast("Mapping[str, Any]", row)
 

@@ -31,9 +31,8 @@ def test_a_large_export_streams_from_a_cursor_in_chunks(
     filters = DwellingFilters(jurisdiction_codes=("271004",))
 
     before = _open_cursors(session)
-    chunks = bulk_format.csv_chunks(
-        row for row, _ in bulk_service.iter_export_rows(session, filters)
-    )
+    # The API's path: each row's cells formatted in one go, then written as they are.
+    chunks = bulk_format.csv_chunks_of_cells(bulk_service.iter_export_csv_rows(session, filters))
     first = next(chunks)
     # The first rows are out while the statement is still being read, from a cursor on the
     # server: neither side holds the whole result.
