@@ -12,18 +12,27 @@ schedules them all on one xdist worker, so one server and one Chromium serve the
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Callable, Iterator
+from typing import cast
 
+import httpx
 import pytest
+from fastapi.testclient import TestClient
 from playwright.sync_api import Browser, Playwright, expect, sync_playwright
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from housing_match.auth import CLI_ACTOR
 from housing_match.db import make_engine
 from housing_match.dbadmin import migrate
+from housing_match.models import Organisation, OrganisationKind
+from housing_match.organisations.schemas import OrganisationCreate
+from housing_match.organisations.service import create_api_key, create_organisation
 from housing_match.served import Server, serve
 from housing_match.testing import database_url_for_tests, recreate_database
+from tests.conftest import OrgFixture
 from tests.web.browser import CHROMIUM, WIDE, BrowserSession, open_session
 
 # Tests configure no tile server: a page must then make no request off the application.
@@ -104,3 +113,27 @@ def open_page(browser: Browser, web_server: Server) -> Iterator[OpenPage]:
     for session in sessions:
         session.context.close()
     assert not problems, "\n".join(problems)
+
+
+def committed_organisation(
+    session: Session, kind: OrganisationKind, name: str, jurisdiction: tuple[str, ...] = ()
+) -> tuple[Organisation, OrgFixture]:
+    """An organisation with an API key, committed so that the served application sees it."""
+    slug = f"{kind.value.replace('_', '-')}-{uuid.uuid4().hex[:8]}"
+    organisation: Organisation = create_organisation(
+        session,
+        CLI_ACTOR,
+        OrganisationCreate(kind=kind, slug=slug, name=name, jurisdiction_codes=list(jurisdiction)),
+    )
+    api_key, secret = create_api_key(session, CLI_ACTOR, organisation)
+    session.commit()
+    return organisation, OrgFixture(
+        id=organisation.id, slug=slug, kind=kind, key=secret, api_key_id=api_key.id
+    )
+
+
+@pytest.fixture
+def api(web_server: Server) -> Iterator[TestClient]:
+    # The matcher's factories take a TestClient; the running server answers the same calls.
+    with httpx.Client(base_url=web_server.base_url, timeout=30) as client:
+        yield cast(TestClient, client)

@@ -7,12 +7,9 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import cast
 
-import httpx
 import pyotp
 import pytest
 from fastapi.testclient import TestClient
@@ -23,15 +20,11 @@ from housing_match.accounts import totp
 from housing_match.accounts.passwords import hash_password
 from housing_match.accounts.service import CLI_CLIENT, invite_user
 from housing_match.auth import CLI_ACTOR
-from housing_match.models import Organisation, OrganisationKind, UserRole
-from housing_match.organisations.schemas import OrganisationCreate
-from housing_match.organisations.service import create_api_key, create_organisation
-from housing_match.served import Server
+from housing_match.models import OrganisationKind, UserRole
 from tests.accounts.pages import next_code
-from tests.conftest import OrgFixture
 from tests.matching.factories import at, create_person, home
 from tests.web.browser import NARROW, WIDE, assert_accessible, assert_reflows, screenshot
-from tests.web.conftest import BROWSER, OpenPage
+from tests.web.conftest import BROWSER, OpenPage, committed_organisation
 
 pytestmark = BROWSER
 
@@ -48,42 +41,19 @@ class World:
     references: dict[str, str]  # "a", "b", "c" → case number
 
 
-def _organisation(
-    session: Session, kind: OrganisationKind, name: str, jurisdiction: tuple[str, ...] = ()
-) -> tuple[Organisation, OrgFixture]:
-    slug = f"{kind.value.replace('_', '-')}-{uuid.uuid4().hex[:8]}"
-    organisation: Organisation = create_organisation(
-        session,
-        CLI_ACTOR,
-        OrganisationCreate(kind=kind, slug=slug, name=name, jurisdiction_codes=list(jurisdiction)),
-    )
-    api_key, secret = create_api_key(session, CLI_ACTOR, organisation)
-    session.commit()
-    return organisation, OrgFixture(
-        id=organisation.id, slug=slug, kind=kind, key=secret, api_key_id=api_key.id
-    )
-
-
-@pytest.fixture
-def api(web_server: Server) -> Iterator[TestClient]:
-    # The matcher's factories take a TestClient; the running server answers the same calls.
-    with httpx.Client(base_url=web_server.base_url, timeout=30) as client:
-        yield cast(TestClient, client)
-
-
 @pytest.fixture
 def world(committed_session: Session, api: TestClient) -> World:
     """Two homes and three persons. Home x allows pets and sits by A's clinic; y is further
     from it and allows no pets. B has a dog, so only x fits B, and B's clinic is far from x:
     greedy gives x to A (the best pair) and leaves B without a home, the optimum gives A y and
     B x. C's ceiling excludes both homes."""
-    center, center_key = _organisation(
+    center, center_key = committed_organisation(
         committed_session, OrganisationKind.CENTER, "大阪府地域生活定着支援センター"
     )
-    _, corporation = _organisation(
+    _, corporation = committed_organisation(
         committed_session, OrganisationKind.SUPPORT_CORPORATION, "NPO法人すまいサポート"
     )
-    _, municipality = _organisation(
+    _, municipality = committed_organisation(
         committed_session, OrganisationKind.MUNICIPALITY, "大阪市", ("271004",)
     )
     email = f"staff-{uuid.uuid4().hex[:8]}@example.jp"
