@@ -7,7 +7,7 @@ the start of the run, so the schema under test is exactly what the migrations pr
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -118,6 +118,26 @@ class OrgFixture:
 MakeOrganisation = Callable[..., OrgFixture]
 
 
+def organisation_with_key(
+    session: Session,
+    kind: OrganisationKind,
+    *,
+    slug: str,
+    name: str,
+    jurisdiction: Sequence[str] = (),
+) -> tuple[Organisation, OrgFixture]:
+    """An organisation and one API key for it, flushed (the caller commits)."""
+    organisation: Organisation = create_organisation(
+        session,
+        CLI_ACTOR,
+        OrganisationCreate(kind=kind, slug=slug, name=name, jurisdiction_codes=list(jurisdiction)),
+    )
+    api_key, secret = create_api_key(session, CLI_ACTOR, organisation)
+    return organisation, OrgFixture(
+        id=organisation.id, slug=slug, kind=kind, key=secret, api_key_id=api_key.id
+    )
+
+
 @pytest.fixture
 def make_organisation(session: Session) -> MakeOrganisation:
     def make(
@@ -130,22 +150,12 @@ def make_organisation(session: Session) -> MakeOrganisation:
         if kind is OrganisationKind.MUNICIPALITY and not jurisdiction:
             jurisdiction = ("271004",)
         slug = slug or f"{kind.value.replace('_', '-')}-{uuid.uuid4().hex[:8]}"
-        organisation: Organisation = create_organisation(
-            session,
-            CLI_ACTOR,
-            OrganisationCreate(
-                kind=kind,
-                slug=slug,
-                name=name or slug,
-                jurisdiction_codes=list(jurisdiction),
-            ),
+        _, fixture = organisation_with_key(
+            session, kind, slug=slug, name=name or slug, jurisdiction=jurisdiction
         )
-        api_key, secret = create_api_key(session, CLI_ACTOR, organisation)
         # Releases the savepoint: a request that rolls back must not take fixtures with it.
         session.commit()
-        return OrgFixture(
-            id=organisation.id, slug=slug, kind=kind, key=secret, api_key_id=api_key.id
-        )
+        return fixture
 
     return make
 

@@ -29,13 +29,10 @@ from sqlalchemy.pool import NullPool
 
 from housing_match import db
 from housing_match.app import create_app
-from housing_match.auth import CLI_ACTOR
 from housing_match.dbadmin import ensure_database, migrate
 from housing_match.models import OrganisationKind
-from housing_match.organisations.schemas import OrganisationCreate
-from housing_match.organisations.service import create_api_key, create_organisation
 from housing_match.settings import get_settings
-from tests.conftest import OrgFixture
+from tests.conftest import OrgFixture, organisation_with_key
 from tests.matching.factories import at, create_person, home, matches
 
 # BEGIN (sent at check-out, as the connection's liveness check), the API key with the
@@ -121,16 +118,8 @@ def _organisations(url: str) -> dict[OrganisationKind, OrgFixture]:
             (OrganisationKind.MUNICIPALITY, ["27"]),
         ):
             slug = f"trips-{kind.value.replace('_', '-')}"
-            organisation = create_organisation(
-                session,
-                CLI_ACTOR,
-                OrganisationCreate(
-                    kind=kind, slug=slug, name=slug, jurisdiction_codes=jurisdiction
-                ),
-            )
-            api_key, secret = create_api_key(session, CLI_ACTOR, organisation)
-            found[kind] = OrgFixture(
-                id=organisation.id, slug=slug, kind=kind, key=secret, api_key_id=api_key.id
+            _, found[kind] = organisation_with_key(
+                session, kind, slug=slug, name=slug, jurisdiction=jurisdiction
             )
         session.commit()
     setup.dispose()

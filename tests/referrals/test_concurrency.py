@@ -23,7 +23,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
 from housing_match.app import create_app
-from housing_match.auth import CLI_ACTOR
 from housing_match.db import get_session, make_engine
 from housing_match.dbadmin import ensure_database, migrate
 from housing_match.models import (
@@ -33,9 +32,7 @@ from housing_match.models import (
     ReferralEvent,
     Vacancy,
 )
-from housing_match.organisations.schemas import OrganisationCreate
-from housing_match.organisations.service import create_api_key, create_organisation
-from tests.conftest import OrgFixture
+from tests.conftest import OrgFixture, organisation_with_key
 from tests.matching.factories import home, person_payload
 
 RACERS = 20
@@ -89,16 +86,8 @@ def race(database_url: str) -> Iterator[Race]:
             (OrganisationKind.MUNICIPALITY, ["27"]),
         ):
             slug = f"race-{kind.value.replace('_', '-')}"
-            organisation = create_organisation(
-                session,
-                CLI_ACTOR,
-                OrganisationCreate(
-                    kind=kind, slug=slug, name=slug, jurisdiction_codes=jurisdiction
-                ),
-            )
-            api_key, secret = create_api_key(session, CLI_ACTOR, organisation)
-            orgs[kind] = OrgFixture(
-                id=organisation.id, slug=slug, kind=kind, key=secret, api_key_id=api_key.id
+            _, orgs[kind] = organisation_with_key(
+                session, kind, slug=slug, name=slug, jurisdiction=jurisdiction
             )
         session.commit()
     try:

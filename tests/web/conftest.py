@@ -24,15 +24,12 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from housing_match.auth import CLI_ACTOR
 from housing_match.db import make_engine
 from housing_match.dbadmin import migrate
 from housing_match.models import Organisation, OrganisationKind
-from housing_match.organisations.schemas import OrganisationCreate
-from housing_match.organisations.service import create_api_key, create_organisation
 from housing_match.served import Server, serve
 from housing_match.testing import database_url_for_tests, recreate_database
-from tests.conftest import OrgFixture
+from tests.conftest import OrgFixture, organisation_with_key
 from tests.web.browser import CHROMIUM, WIDE, BrowserSession, open_session
 
 # Tests configure no tile server: a page must then make no request off the application.
@@ -120,16 +117,9 @@ def committed_organisation(
 ) -> tuple[Organisation, OrgFixture]:
     """An organisation with an API key, committed so that the served application sees it."""
     slug = f"{kind.value.replace('_', '-')}-{uuid.uuid4().hex[:8]}"
-    organisation: Organisation = create_organisation(
-        session,
-        CLI_ACTOR,
-        OrganisationCreate(kind=kind, slug=slug, name=name, jurisdiction_codes=list(jurisdiction)),
-    )
-    api_key, secret = create_api_key(session, CLI_ACTOR, organisation)
+    created = organisation_with_key(session, kind, slug=slug, name=name, jurisdiction=jurisdiction)
     session.commit()
-    return organisation, OrgFixture(
-        id=organisation.id, slug=slug, kind=kind, key=secret, api_key_id=api_key.id
-    )
+    return created
 
 
 @pytest.fixture
